@@ -1,0 +1,1 @@
+"""The classic PyTorch beginner lessons as Lightning + Hydra experiments."""

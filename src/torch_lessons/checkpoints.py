@@ -1,0 +1,71 @@
+"""What a checkpoint carries besides weights, and the checks eval makes before trusting one."""
+
+import pickle
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+
+from torch_lessons.errors import ConfigError
+
+RUN_KEY = "lesson_run"
+
+
+class StoreRunInCheckpoint(L.Callback):
+    """Adds the run's resolved config and its config-group choices to every checkpoint.
+
+    Only plain dicts, lists, strings and numbers go in, so the checkpoint stays loadable with
+    ``torch.load(weights_only=True)`` and eval can name the ``task=``/``model=`` that made it.
+    """
+
+    def __init__(self, config: dict[str, Any], choices: dict[str, Any]) -> None:
+        self.run = {"config": config, "choices": choices}
+
+    def on_save_checkpoint(self, trainer: L.Trainer, module: L.LightningModule, checkpoint: dict) -> None:
+        checkpoint[RUN_KEY] = self.run
+
+
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    """The checkpoint's contents, read on the CPU with torch's safe ``weights_only`` loader."""
+    checkpoint_path = Path(path)
+    if not checkpoint_path.is_file():
+        raise ConfigError(f"ckpt_path={path}: no such file")
+    try:
+        checkpoint = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
+    except (RuntimeError, EOFError, OSError, pickle.UnpicklingError) as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ConfigError(f"ckpt_path={path}: not a readable checkpoint ({reason})") from None
+    if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
+        raise ConfigError(f"ckpt_path={path}: not a Lightning checkpoint (it has no state_dict)")
+    return checkpoint
+
+
+def check_same_task(checkpoint: dict[str, Any], task_name: str, path: str | Path) -> None:
+    """Refuses a checkpoint another task wrote, naming the overrides that would load it."""
+    choices = checkpoint.get(RUN_KEY, {}).get("choices", {})
+    trained_task = choices.get("task")
+    if trained_task is not None and trained_task != task_name:
+        overrides = " ".join(f"{group}={choices[group]}" for group in ("task", "model") if group in choices)
+        raise ConfigError(
+            f"ckpt_path={path} was trained with task={trained_task}, not task={task_name}; "
+            f"run eval with {overrides}"
+        )
+
+
+def check_weights_fit(module: torch.nn.Module, checkpoint: dict[str, Any], path: str | Path) -> None:
+    """Names the first parameter whose name or shape differs, instead of a state-dict traceback."""
+    expected = {name: tuple(tensor.shape) for name, tensor in module.state_dict().items()}
+    found = {name: tuple(tensor.shape) for name, tensor in checkpoint["state_dict"].items()}
+    problems = [f"{name} is missing" for name in expected if name not in found]
+    problems += [f"{name} is not in this model" for name in found if name not in expected]
+    problems += [
+        f"{name} has shape {list(found[name])} there, {list(shape)} here"
+        for name, shape in expected.items()
+        if name in found and found[name] != shape
+    ]
+    if problems:
+        raise ConfigError(
+            f"ckpt_path={path}: its weights do not fit the configured model ({problems[0]}); "
+            f"pass the model= used in training"
+        )

@@ -1,0 +1,1 @@
+"""LightningDataModules: Fashion-MNIST images and small in-memory tables."""

@@ -1,0 +1,71 @@
+"""A few rows of numbers written in the config, such as the least-squares and fruit-yield lessons."""
+
+from collections.abc import Sequence
+
+import lightning as L
+import torch
+from torch import Tensor
+from torch.utils.data import DataLoader, TensorDataset
+
+from torch_lessons.errors import ConfigError
+
+
+def _as_table(rows: Sequence[Sequence[float]], key: str, expected_columns: int) -> Tensor:
+    if len(rows) == 0:
+        raise ConfigError(f"{key} is empty: give at least one row")
+    widths = sorted({len(row) for row in rows})
+    if widths != [expected_columns]:
+        raise ConfigError(f"{key} rows must each have {expected_columns} values, got rows of width {widths}")
+    return torch.tensor([[float(value) for value in row] for row in rows], dtype=torch.float32)
+
+
+class TableDataModule(L.LightningDataModule):
+    """Serves an in-memory table: shuffled mini-batches to train, the whole table to validate and test.
+
+    The lessons fit a handful of points and judge the fit on those same points, so validation and
+    test read the full table in its written order; the number to watch is how far the loss falls.
+    """
+
+    def __init__(
+        self,
+        inputs: Sequence[Sequence[float]],
+        targets: Sequence[Sequence[float]],
+        num_inputs: int,
+        num_outputs: int,
+        batch_size: int,
+        shuffle: bool = True,
+        target_names: Sequence[str] | None = None,
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters(logger=False)
+        self.inputs = _as_table(inputs, "data.inputs", num_inputs)
+        self.targets = _as_table(targets, "data.targets", num_outputs)
+        if len(self.inputs) != len(self.targets):
+            raise ConfigError(
+                f"data.inputs has {len(self.inputs)} rows but data.targets has {len(self.targets)}"
+            )
+        if target_names is not None and len(target_names) != num_outputs:
+            raise ConfigError(f"data.target_names has {len(target_names)} names for {num_outputs} outputs")
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.target_names = list(target_names) if target_names is not None else None
+        self.table = TensorDataset(self.inputs, self.targets)
+
+    def train_dataloader(self) -> DataLoader:
+        return DataLoader(self.table, batch_size=self.batch_size, shuffle=self.shuffle)
+
+    def val_dataloader(self) -> DataLoader:
+        return DataLoader(self.table, batch_size=len(self.table))
+
+    def test_dataloader(self) -> DataLoader:
+        return self.val_dataloader()
+
+    def predict_dataloader(self) -> DataLoader:
+        return self.val_dataloader()
+
+    def describe_target(self, target: Tensor) -> str:
+        """One row's values as the lesson prints them, named when ``target_names`` is set."""
+        values = [f"{value:.2f}" for value in target.reshape(-1).tolist()]
+        if self.target_names is None:
+            return "[" + ", ".join(values) + "]"
+        return ", ".join(f"{name}={value}" for name, value in zip(self.target_names, values, strict=True))

@@ -1,0 +1,19 @@
+"""Bad input ends a run with one line that names the key, not with a traceback."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+class ConfigError(ValueError):
+    """A config value the run cannot use; the message names the key, the value and what is allowed."""
+
+
+@contextmanager
+def exit_on_config_error() -> Iterator[None]:
+    """Turns a ConfigError, or Lightning's own misconfiguration error, into ``error: <message>``."""
+    from lightning.fabric.utilities.exceptions import MisconfigurationException
+
+    try:
+        yield
+    except (ConfigError, MisconfigurationException) as error:
+        raise SystemExit(f"error: {error}") from None

@@ -1,0 +1,1 @@
+"""LightningModules, one per kind of task; nets, losses and optimizers are injected."""

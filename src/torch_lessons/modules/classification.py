@@ -1,0 +1,21 @@
+"""Classification: the net outputs one logit per class; accuracy is the task metric."""
+
+from torch import Tensor, nn
+from torchmetrics import MetricCollection
+from torchmetrics.classification import MulticlassAccuracy
+
+from torch_lessons.modules.lesson import LessonModule, OptimizerFactory
+
+
+class ClassificationModule(LessonModule):
+    """Logs ``<stage>/loss`` and ``<stage>/acc``; predicts the class with the largest logit."""
+
+    def __init__(self, net: nn.Module, loss: nn.Module, optimizer: OptimizerFactory, num_classes: int) -> None:
+        self.num_classes = num_classes
+        super().__init__(net, loss, optimizer)
+
+    def make_metrics(self) -> MetricCollection:
+        return MetricCollection({"acc": MulticlassAccuracy(num_classes=self.num_classes, average="micro")})
+
+    def predict(self, outputs: Tensor) -> Tensor:
+        return outputs.argmax(dim=-1)

@@ -1,0 +1,1 @@
+"""Plain ``nn.Module`` networks; Hydra builds them and hands them to a LightningModule."""

@@ -1,0 +1,49 @@
+"""The training run: check the config, build, fit, test the best checkpoint, report."""
+
+import logging
+
+import lightning as L
+from hydra.core.hydra_config import HydraConfig
+from lightning.pytorch.loggers import TensorBoardLogger
+from omegaconf import DictConfig, OmegaConf
+
+from torch_lessons.assembly import build_datamodule, build_module, build_trainer
+from torch_lessons.checkpoints import StoreRunInCheckpoint
+from torch_lessons.config_checks import check_config
+from torch_lessons.report import format_test_line, run_hyperparameters, scalar_metrics
+
+log = logging.getLogger(__name__)
+
+
+def train(cfg: DictConfig) -> dict[str, float]:
+    """Fits the composed experiment and returns its final train/val/test metrics."""
+    check_config(cfg)
+    if cfg.get("seed") is not None:
+        L.seed_everything(cfg.seed, workers=True)
+    choices = dict(HydraConfig.get().runtime.choices)
+    datamodule = build_datamodule(cfg)
+    module = build_module(cfg)
+    run_record = StoreRunInCheckpoint(OmegaConf.to_container(cfg, resolve=True), choices)
+    trainer = build_trainer(cfg, extra_callbacks=[run_record])
+    log.info("Run dir: %s", cfg.paths.output_dir)
+
+    trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    metrics = scalar_metrics(trainer.callback_metrics)
+
+    if cfg.get("test"):
+        best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
+        if best:
+            log.info("Testing the best checkpoint: %s", best)
+        else:
+            log.info("No checkpoint was saved (fast_dev_run or checkpointing off): testing the final weights")
+        (test_metrics,) = trainer.test(module, datamodule=datamodule, ckpt_path=best or None, verbose=False)
+        metrics.update(scalar_metrics(test_metrics))
+        print(format_test_line(metrics))
+
+    hparam_metrics = {f"hp/{name.replace('/', '_')}": value for name, value in metrics.items()}
+    for logger in trainer.loggers:
+        if isinstance(logger, TensorBoardLogger):
+            logger.log_hyperparams(run_hyperparameters(cfg, choices), metrics=hparam_metrics)
+        else:
+            logger.log_hyperparams(run_hyperparameters(cfg, choices))
+    return metrics

@@ -1,0 +1,24 @@
+"""Train one experiment: `python train.py task=least_squares optimizer=adam`; add -m to sweep."""
+
+import os
+from pathlib import Path
+
+import hydra
+from omegaconf import DictConfig
+
+os.environ.setdefault("PROJECT_ROOT", str(Path(__file__).resolve().parent))
+
+
+@hydra.main(version_base="1.3", config_path="conf", config_name="train")
+def main(cfg: DictConfig) -> float | None:
+    # Imported here so that --help and config errors answer without loading torch and Lightning.
+    from torch_lessons.errors import exit_on_config_error
+    from torch_lessons.training import train
+
+    with exit_on_config_error():
+        metrics = train(cfg)
+    return metrics.get(cfg.optimized_metric)
+
+
+if __name__ == "__main__":
+    main()
