@@ -48,8 +48,7 @@ def check_same_task(checkpoint: dict[str, Any], task_name: str, path: str | Path
     if trained_task is not None and trained_task != task_name:
         overrides = " ".join(f"{group}={choices[group]}" for group in ("task", "model") if group in choices)
         raise ConfigError(
-            f"ckpt_path={path} was trained with task={trained_task}, not task={task_name}; "
-            f"run eval with {overrides}"
+            f"ckpt_path={path} was trained with task={trained_task}, not task={task_name}; run eval with {overrides}"
         )
 
 
@@ -57,15 +56,14 @@ def check_weights_fit(module: torch.nn.Module, checkpoint: dict[str, Any], path:
     """Names the first parameter whose name or shape differs, instead of a state-dict traceback."""
     expected = {name: tuple(tensor.shape) for name, tensor in module.state_dict().items()}
     found = {name: tuple(tensor.shape) for name, tensor in checkpoint["state_dict"].items()}
-    problems = [f"{name} is missing" for name in expected if name not in found]
-    problems += [f"{name} is not in this model" for name in found if name not in expected]
+    problems = [f"{name} is not in the checkpoint" for name in expected if name not in found]
+    problems += [f"{name} is not in the configured model" for name in found if name not in expected]
     problems += [
         f"{name} has shape {list(found[name])} there, {list(shape)} here"
         for name, shape in expected.items()
         if name in found and found[name] != shape
     ]
     if problems:
-        raise ConfigError(
-            f"ckpt_path={path}: its weights do not fit the configured model ({problems[0]}); "
-            f"pass the model= used in training"
-        )
+        trained_model = checkpoint.get(RUN_KEY, {}).get("choices", {}).get("model")
+        hint = f"it was trained with model={trained_model}" if trained_model else "pass the model= used in training"
+        raise ConfigError(f"ckpt_path={path}: its weights do not fit the configured model ({problems[0]}); {hint}")

@@ -21,8 +21,7 @@ def prediction_lines(module: LessonModule, datamodule, count: int) -> list[str]:
                 if len(lines) == count:
                     return lines
                 lines.append(
-                    f"Predicted: {datamodule.describe_target(predicted)}, "
-                    f"Actual: {datamodule.describe_target(actual)}"
+                    f"Predicted: {datamodule.describe_target(predicted)}, Actual: {datamodule.describe_target(actual)}"
                 )
     return lines
 

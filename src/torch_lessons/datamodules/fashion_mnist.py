@@ -85,7 +85,10 @@ class FashionMNISTDataModule(L.LightningDataModule):
         self.datasets["test"] = FashionMNIST(root, train=False, download=False, transform=self.transform)
         log.info(
             "Fashion-MNIST %s set: %d train, %d validation, %d test images",
-            self.resolved.source, train_size, val_size, len(self.datasets["test"]),
+            self.resolved.source,
+            train_size,
+            val_size,
+            len(self.datasets["test"]),
         )
 
     def _loader(self, split: str, shuffle: bool) -> DataLoader:

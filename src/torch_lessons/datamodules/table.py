@@ -41,9 +41,7 @@ class TableDataModule(L.LightningDataModule):
         self.inputs = _as_table(inputs, "data.inputs", num_inputs)
         self.targets = _as_table(targets, "data.targets", num_outputs)
         if len(self.inputs) != len(self.targets):
-            raise ConfigError(
-                f"data.inputs has {len(self.inputs)} rows but data.targets has {len(self.targets)}"
-            )
+            raise ConfigError(f"data.inputs has {len(self.inputs)} rows but data.targets has {len(self.targets)}")
         if target_names is not None and len(target_names) != num_outputs:
             raise ConfigError(f"data.target_names has {len(target_names)} names for {num_outputs} outputs")
         self.batch_size = batch_size

@@ -18,8 +18,7 @@ class MLP(nn.Module):
         super().__init__()
         if len(layer_sizes) < 2 or any(int(size) < 1 for size in layer_sizes):
             raise ValueError(
-                f"model.layer_sizes must list at least two positive sizes (input, ..., output), "
-                f"got {list(layer_sizes)}"
+                f"model.layer_sizes must list at least two positive sizes (input, ..., output), got {list(layer_sizes)}"
             )
         self.layer_sizes = [int(size) for size in layer_sizes]
         self.flatten = nn.Flatten()

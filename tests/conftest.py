@@ -1,0 +1,61 @@
+"""Composes conf/train.yaml the way train.py does, with every output sent to pytest's temp dirs."""
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, OmegaConf, open_dict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+CONFIG_DIR = PROJECT_ROOT / "conf"
+os.environ.setdefault("PROJECT_ROOT", str(PROJECT_ROOT))
+
+ComposeConfig = Callable[..., DictConfig]
+
+
+def task_losses() -> dict[str, list[str]]:
+    """Each task's fitting losses, read from conf/task/*.yaml so new tasks join the test matrix."""
+    return {path.stem: list(OmegaConf.load(path).task.losses) for path in sorted((CONFIG_DIR / "task").glob("*.yaml"))}
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One data dir for the session: the bundled sample is unpacked into it once."""
+    return tmp_path_factory.mktemp("data")
+
+
+@pytest.fixture
+def compose_config(tmp_path: Path, data_dir: Path) -> ComposeConfig:
+    """``compose_config("train", ["task=least_squares"])`` → the config train.py would receive.
+
+    Offline and on the CPU: the bundled Fashion-MNIST sample, outputs under ``tmp_path``. Hydra's
+    runtime config is installed as @hydra.main does, so ``HydraConfig.get()`` works in the code.
+    """
+
+    def compose_with(config_name: str = "train", overrides: list[str] = ()) -> DictConfig:
+        GlobalHydra.instance().clear()
+        with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+            cfg = compose(
+                config_name,
+                overrides=[
+                    "trainer.accelerator=cpu",
+                    f"paths.data_dir={data_dir}",
+                    f"paths.log_dir={tmp_path / 'outputs'}",
+                    f"paths.output_dir={tmp_path / 'run'}",
+                    *overrides,
+                ],
+                return_hydra_config=True,
+            )
+        HydraConfig.instance().set_config(cfg)
+        with open_dict(cfg):
+            del cfg.hydra
+            if "source" in cfg.data and not any(item.startswith("data.source=") for item in overrides):
+                cfg.data.source = "sample"
+        return cfg
+
+    yield compose_with
+    GlobalHydra.instance().clear()

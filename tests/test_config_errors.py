@@ -1,0 +1,43 @@
+"""Bad choices are refused before training with one line that names the key and what is allowed."""
+
+import subprocess
+import sys
+
+import pytest
+from hydra.errors import HydraException
+
+from conftest import PROJECT_ROOT
+from torch_lessons.errors import ConfigError
+from torch_lessons.training import train
+
+
+def test_loss_that_does_not_fit_the_task(compose_config) -> None:
+    cfg = compose_config("train", ["task=fruit_yield", "loss=cross_entropy"])
+    with pytest.raises(ConfigError, match="^loss=cross_entropy does not fit task=fruit_yield; losses that fit: mse$"):
+        train(cfg)
+
+
+def test_classification_loss_list_is_named(compose_config) -> None:
+    cfg = compose_config("train", ["loss=mse"])
+    with pytest.raises(ConfigError, match="losses that fit: cross_entropy, multi_margin, kl_div"):
+        train(cfg)
+
+
+def test_unknown_choice_lists_the_available_ones(compose_config) -> None:
+    with pytest.raises(HydraException, match=r"(?s)Could not find 'optimizer/rmsprop'.*adam.*adamw.*sgd"):
+        compose_config("train", ["optimizer=rmsprop"])
+
+
+def test_train_py_prints_one_line_not_a_traceback(tmp_path) -> None:
+    result = subprocess.run(
+        [sys.executable, "train.py", "task=fruit_yield", "loss=cross_entropy", f"paths.log_dir={tmp_path}"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        "error: loss=cross_entropy does not fit task=fruit_yield; losses that fit: mse"
+    )
+    assert "Traceback" not in result.stderr

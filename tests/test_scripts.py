@@ -1,0 +1,68 @@
+"""train.py and eval.py run as a user runs them: the run dir's layout, TensorBoard, printed lines."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from conftest import PROJECT_ROOT
+
+CLASS_NAMES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+
+
+def run_script(*arguments: str) -> subprocess.CompletedProcess:
+    result = subprocess.run([sys.executable, *arguments], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+@pytest.fixture(scope="module")
+def training_run(tmp_path_factory) -> tuple[Path, str]:
+    """Two real epochs of the default experiment (the Quickstart) on the bundled sample."""
+    outputs = tmp_path_factory.mktemp("outputs")
+    data = tmp_path_factory.mktemp("data")
+    result = run_script(
+        "train.py", "trainer.max_epochs=2", "data.source=sample", f"paths.log_dir={outputs}", f"paths.data_dir={data}"
+    )
+    (run_dir,) = (outputs / "runs").glob("*/*")
+    return run_dir, result.stdout
+
+
+def test_train_leaves_config_checkpoints_and_event_files(training_run) -> None:
+    run_dir, stdout = training_run
+    assert (run_dir / ".hydra" / "config.yaml").is_file() and (run_dir / "train.log").is_file()
+    checkpoints = sorted(path.name for path in (run_dir / "checkpoints").glob("*.ckpt"))
+    assert "last.ckpt" in checkpoints and any(re.fullmatch(r"epoch_00\d\.ckpt", name) for name in checkpoints)
+    assert re.search(r"^Test: Accuracy: \d+\.\d%, Avg loss: \d+\.\d{6}$", stdout, flags=re.MULTILINE), stdout
+    assert "Fashion-MNIST: using the sample set (data.source=sample)" in stdout
+    assert f"Run dir: {run_dir}" in stdout
+
+
+def test_tensorboard_has_loss_and_accuracy_per_split(training_run) -> None:
+    run_dir, _ = training_run
+    events = EventAccumulator(str(run_dir / "tensorboard"))
+    events.Reload()
+    scalars = set(events.Tags()["scalars"])
+    expected = {f"{split}/{metric}" for split in ("train", "val", "test") for metric in ("loss", "acc")}
+    assert expected <= scalars, scalars
+    assert "lr-SGD" in scalars
+    assert len(events.Scalars("val/acc")) == 2
+
+
+def test_eval_prints_quickstart_prediction_lines(training_run, tmp_path: Path) -> None:
+    run_dir, _ = training_run
+    result = run_script(
+        "eval.py",
+        f"ckpt_path={run_dir / 'checkpoints' / 'last.ckpt'}",
+        "num_predictions=5",
+        "data.source=sample",
+        f"paths.log_dir={tmp_path}",
+        f"paths.data_dir={tmp_path / 'data'}",
+    )
+    names = "|".join(re.escape(name) for name in CLASS_NAMES)
+    lines = re.findall(rf'^Predicted: "({names})", Actual: "({names})"$', result.stdout, flags=re.MULTILINE)
+    assert [actual for _, actual in lines] == ["Ankle boot", "Pullover", "Trouser", "Trouser", "Shirt"]
+    assert re.search(r"^Test: Accuracy: \d+\.\d%, Avg loss: \d+\.\d{6}$", result.stdout, flags=re.MULTILINE)
