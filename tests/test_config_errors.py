@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 from hydra.errors import HydraException
 
 from conftest import PROJECT_ROOT
@@ -41,3 +42,10 @@ def test_train_py_prints_one_line_not_a_traceback(tmp_path) -> None:
         "error: loss=cross_entropy does not fit task=fruit_yield; losses that fit: mse"
     )
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
+def test_accelerator_the_machine_lacks(compose_config) -> None:
+    cfg = compose_config("train", ["task=least_squares", "trainer=gpu", "trainer.accelerator=gpu"])
+    with pytest.raises(ConfigError, match=r"^trainer.accelerator=gpu, .*; accelerators on this machine: auto, cpu"):
+        train(cfg)

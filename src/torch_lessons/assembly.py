@@ -3,9 +3,13 @@
 from typing import Any
 
 import lightning as L
+import torch
+from hydra.errors import InstantiationException
 from hydra.utils import instantiate
+from lightning.fabric.utilities.exceptions import MisconfigurationException
 from omegaconf import DictConfig
 
+from torch_lessons.errors import ConfigError
 from torch_lessons.modules.lesson import LessonModule
 
 
@@ -33,6 +37,25 @@ def build_group(group: DictConfig | None) -> list[Any]:
 
 
 def build_trainer(cfg: DictConfig, extra_callbacks: list[L.Callback] = ()) -> L.Trainer:
+    """The Trainer with the configured loggers and callbacks; an accelerator, device count or
+    strategy this machine cannot provide is reported as one line naming those keys."""
     loggers = build_group(cfg.get("logger"))
     callbacks = build_group(cfg.get("callbacks")) + list(extra_callbacks)
-    return instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+    try:
+        return instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+    except InstantiationException as error:
+        if not isinstance(error.__cause__, MisconfigurationException):
+            raise
+        settings = ", ".join(f"trainer.{key}={cfg.trainer.get(key)}" for key in ("accelerator", "devices", "strategy"))
+        raise ConfigError(
+            f"{settings}: {error.__cause__}; accelerators on this machine: {', '.join(available_accelerators())}"
+        ) from None
+
+
+def available_accelerators() -> list[str]:
+    names = ["auto", "cpu"]
+    if torch.cuda.is_available():
+        names.append("gpu")
+    if torch.backends.mps.is_available():
+        names.append("mps")
+    return names

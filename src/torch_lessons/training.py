@@ -25,7 +25,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
     module = build_module(cfg)
     run_record = StoreRunInCheckpoint(OmegaConf.to_container(cfg, resolve=True), choices)
     trainer = build_trainer(cfg, extra_callbacks=[run_record])
-    log.info("Run dir: %s", cfg.paths.output_dir)
+    if trainer.is_global_zero:
+        log.info("Run dir: %s", cfg.paths.output_dir)
 
     trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
     metrics = scalar_metrics(trainer.callback_metrics)
@@ -38,7 +39,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
             log.info("No checkpoint was saved (fast_dev_run or checkpointing off): testing the final weights")
         (test_metrics,) = trainer.test(module, datamodule=datamodule, ckpt_path=best or None, verbose=False)
         metrics.update(scalar_metrics(test_metrics))
-        print(format_test_line(metrics))
+        if trainer.is_global_zero:
+            print(format_test_line(metrics))
 
     hparam_metrics = {f"hp/{name.replace('/', '_')}": value for name, value in metrics.items()}
     for logger in trainer.loggers:
