@@ -1,5 +1,6 @@
 """Composes conf/train.yaml the way train.py does, with every output sent to pytest's temp dirs."""
 
+import itertools
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -32,9 +33,12 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def compose_config(tmp_path: Path, data_dir: Path) -> ComposeConfig:
     """``compose_config("train", ["task=least_squares"])`` → the config train.py would receive.
 
-    Offline and on the CPU: the bundled Fashion-MNIST sample, outputs under ``tmp_path``. Hydra's
+    Offline and on the CPU: the bundled Fashion-MNIST sample, each run's outputs in its own dir
+    under ``tmp_path``. Hydra's
     runtime config is installed as @hydra.main does, so ``HydraConfig.get()`` works in the code.
     """
+
+    run_dirs = (tmp_path / f"run{number}" for number in itertools.count())
 
     def compose_with(config_name: str = "train", overrides: list[str] = ()) -> DictConfig:
         GlobalHydra.instance().clear()
@@ -45,7 +49,7 @@ def compose_config(tmp_path: Path, data_dir: Path) -> ComposeConfig:
                     "trainer.accelerator=cpu",
                     f"paths.data_dir={data_dir}",
                     f"paths.log_dir={tmp_path / 'outputs'}",
-                    f"paths.output_dir={tmp_path / 'run'}",
+                    f"paths.output_dir={next(run_dirs)}",
                     *overrides,
                 ],
                 return_hydra_config=True,

@@ -57,8 +57,7 @@ def test_eval_refuses_another_tasks_checkpoint(compose_config, trained_checkpoin
     checkpoint = trained_checkpoint("least_squares", "model=linear")
     with pytest.raises(
         ValueError,
-        match="was trained with task=least_squares, not task=fruit_yield; "
-        "run eval with task=least_squares model=linear",
+        match="was trained with task=least_squares, not task=fruit_yield; use it with task=least_squares model=linear",
     ):
         evaluate(compose_config("eval", ["task=fruit_yield", f"ckpt_path={checkpoint}"]))
 

@@ -7,7 +7,7 @@ import torch
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from lightning.fabric.utilities.exceptions import MisconfigurationException
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from torch_lessons.errors import ConfigError
 from torch_lessons.modules.lesson import LessonModule
@@ -19,11 +19,21 @@ def build_datamodule(cfg: DictConfig) -> L.LightningDataModule:
     return instantiate(cfg.data, _convert_="all")
 
 
+FINE_TUNING_KEYS = ("init_from", "freeze")
+
+
 def build_module(cfg: DictConfig) -> LessonModule:
-    """The task's LightningModule with its net, loss and (partial) optimizer injected."""
+    """The task's LightningModule with its net, loss and (partial) optimizer injected.
+
+    ``model.init_from`` and ``model.freeze`` belong to fine-tuning (see training.py), not to the
+    net's constructor, so they are left out when the net is built.
+    """
+    net_config = OmegaConf.to_container(cfg.model, resolve=True)
+    for key in FINE_TUNING_KEYS:
+        net_config.pop(key, None)
     return instantiate(
         cfg.module,
-        net=instantiate(cfg.model),
+        net=instantiate(net_config),
         loss=instantiate(cfg.loss),
         optimizer=instantiate(cfg.optimizer),
     )

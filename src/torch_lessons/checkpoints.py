@@ -26,33 +26,36 @@ class StoreRunInCheckpoint(L.Callback):
         checkpoint[RUN_KEY] = self.run
 
 
-def load_checkpoint(path: str | Path) -> dict[str, Any]:
-    """The checkpoint's contents, read on the CPU with torch's safe ``weights_only`` loader."""
+def load_checkpoint(path: str | Path, key: str = "ckpt_path") -> dict[str, Any]:
+    """The checkpoint's contents, read on the CPU with torch's safe ``weights_only`` loader;
+    ``key`` is the config key that named the file, for the error message."""
     checkpoint_path = Path(path)
     if not checkpoint_path.is_file():
-        raise ConfigError(f"ckpt_path={path}: no such file")
+        raise ConfigError(f"{key}={path}: no such file")
     try:
         checkpoint = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
     except (RuntimeError, EOFError, OSError, pickle.UnpicklingError) as error:
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise ConfigError(f"ckpt_path={path}: not a readable checkpoint ({reason})") from None
+        raise ConfigError(f"{key}={path}: not a readable checkpoint ({reason})") from None
     if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
-        raise ConfigError(f"ckpt_path={path}: not a Lightning checkpoint (it has no state_dict)")
+        raise ConfigError(f"{key}={path}: not a Lightning checkpoint (it has no state_dict)")
     return checkpoint
 
 
-def check_same_task(checkpoint: dict[str, Any], task_name: str, path: str | Path) -> None:
+def check_same_task(checkpoint: dict[str, Any], task_name: str, path: str | Path, key: str = "ckpt_path") -> None:
     """Refuses a checkpoint another task wrote, naming the overrides that would load it."""
     choices = checkpoint.get(RUN_KEY, {}).get("choices", {})
     trained_task = choices.get("task")
     if trained_task is not None and trained_task != task_name:
         overrides = " ".join(f"{group}={choices[group]}" for group in ("task", "model") if group in choices)
         raise ConfigError(
-            f"ckpt_path={path} was trained with task={trained_task}, not task={task_name}; run eval with {overrides}"
+            f"{key}={path} was trained with task={trained_task}, not task={task_name}; use it with {overrides}"
         )
 
 
-def check_weights_fit(module: torch.nn.Module, checkpoint: dict[str, Any], path: str | Path) -> None:
+def check_weights_fit(
+    module: torch.nn.Module, checkpoint: dict[str, Any], path: str | Path, key: str = "ckpt_path"
+) -> None:
     """Names the first parameter whose name or shape differs, instead of a state-dict traceback."""
     expected = {name: tuple(tensor.shape) for name, tensor in module.state_dict().items()}
     found = {name: tuple(tensor.shape) for name, tensor in checkpoint["state_dict"].items()}
@@ -66,4 +69,4 @@ def check_weights_fit(module: torch.nn.Module, checkpoint: dict[str, Any], path:
     if problems:
         trained_model = checkpoint.get(RUN_KEY, {}).get("choices", {}).get("model")
         hint = f"it was trained with model={trained_model}" if trained_model else "pass the model= used in training"
-        raise ConfigError(f"ckpt_path={path}: its weights do not fit the configured model ({problems[0]}); {hint}")
+        raise ConfigError(f"{key}={path}: its weights do not fit the configured model ({problems[0]}); {hint}")

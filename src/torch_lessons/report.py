@@ -11,17 +11,22 @@ def scalar_metrics(metrics: Mapping[str, Any]) -> dict[str, float]:
     return {name: float(value) for name, value in metrics.items()}
 
 
-def format_test_line(metrics: Mapping[str, float]) -> str:
-    """``Test: Accuracy: 84.2%, Avg loss: 0.443315`` as the Quickstart prints; other metrics after."""
+def format_stage_metrics(metrics: Mapping[str, float], stage: str) -> str:
+    """``Accuracy: 84.2%, Avg loss: 0.443315`` as the Quickstart prints; the stage's other metrics after."""
+    accuracy, loss = f"{stage}/acc", f"{stage}/loss"
     parts = []
-    if "test/acc" in metrics:
-        parts.append(f"Accuracy: {100 * metrics['test/acc']:.1f}%")
-    if "test/loss" in metrics:
-        parts.append(f"Avg loss: {metrics['test/loss']:.6f}")
+    if accuracy in metrics:
+        parts.append(f"Accuracy: {100 * metrics[accuracy]:.1f}%")
+    if loss in metrics:
+        parts.append(f"Avg loss: {metrics[loss]:.6f}")
     for name, value in sorted(metrics.items()):
-        if name.startswith("test/") and name not in ("test/acc", "test/loss"):
-            parts.append(f"{name.removeprefix('test/')}: {value:.6f}")
-    return "Test: " + ", ".join(parts)
+        if name.startswith(f"{stage}/") and name not in (accuracy, loss):
+            parts.append(f"{name.removeprefix(f'{stage}/')}: {value:.6f}")
+    return ", ".join(parts)
+
+
+def format_test_line(metrics: Mapping[str, float]) -> str:
+    return "Test: " + format_stage_metrics(metrics, "test")
 
 
 def run_hyperparameters(cfg: DictConfig, choices: Mapping[str, str]) -> dict[str, Any]:

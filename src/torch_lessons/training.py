@@ -10,6 +10,7 @@ from omegaconf import DictConfig, OmegaConf
 from torch_lessons.assembly import build_datamodule, build_module, build_trainer
 from torch_lessons.checkpoints import StoreRunInCheckpoint
 from torch_lessons.config_checks import check_config
+from torch_lessons.fine_tuning import freeze_parameters, init_from_checkpoint
 from torch_lessons.report import format_test_line, run_hyperparameters, scalar_metrics
 
 log = logging.getLogger(__name__)
@@ -23,6 +24,9 @@ def train(cfg: DictConfig) -> dict[str, float]:
     choices = dict(HydraConfig.get().runtime.choices)
     datamodule = build_datamodule(cfg)
     module = build_module(cfg)
+    if cfg.model.get("init_from"):
+        init_from_checkpoint(module, cfg.model.init_from, cfg.task.name)
+    freeze_parameters(module, cfg.model.get("freeze") or [])
     run_record = StoreRunInCheckpoint(OmegaConf.to_container(cfg, resolve=True), choices)
     trainer = build_trainer(cfg, extra_callbacks=[run_record])
     if trainer.is_global_zero:

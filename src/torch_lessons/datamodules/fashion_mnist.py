@@ -23,7 +23,9 @@ class FashionMNISTDataModule(L.LightningDataModule):
     ``source`` is ``auto`` (the full set if present or downloadable, else the bundled sample),
     ``full`` or ``sample``; the choice and its reason are logged in one line. ``val_fraction`` of
     the training split, drawn with ``split_seed``, is held out for validation, so the same images
-    are held out whatever the run's own seed. ``transform`` defaults to ``ToTensor()`` (uint8/255).
+    are held out whatever the run's own seed. ``validate_on_test=True`` instead trains on the whole
+    training split and validates on the test split, as the Quickstart's per-epoch test loop does.
+    ``transform`` defaults to ``ToTensor()`` (uint8/255).
     """
 
     def __init__(
@@ -36,6 +38,7 @@ class FashionMNISTDataModule(L.LightningDataModule):
         num_workers: int = 0,
         num_classes: int = 10,
         download_timeout: float = 10.0,
+        validate_on_test: bool = False,
         transform: Callable | None = None,
     ) -> None:
         super().__init__()
@@ -50,6 +53,7 @@ class FashionMNISTDataModule(L.LightningDataModule):
         self.split_seed = split_seed
         self.num_workers = num_workers
         self.download_timeout = download_timeout
+        self.validate_on_test = validate_on_test
         self.transform = transform if transform is not None else ToTensor()
         self.class_names: list[str] = list(FashionMNIST.classes)
         self.resolved: ResolvedSource | None = None
@@ -71,6 +75,14 @@ class FashionMNISTDataModule(L.LightningDataModule):
             return
         root = str(self.resolve(allow_download=False).root)
         train_and_val = FashionMNIST(root, train=True, download=False, transform=self.transform)
+        self.datasets["test"] = FashionMNIST(root, train=False, download=False, transform=self.transform)
+        if self.validate_on_test:
+            self.datasets["train"], self.datasets["val"] = train_and_val, self.datasets["test"]
+            log.info(
+                "Fashion-MNIST %s set: %d train, %d test images (validating on test)",
+                self.resolved.source, len(train_and_val), len(self.datasets["test"]),
+            )
+            return
         val_size = round(len(train_and_val) * self.val_fraction)
         train_size = len(train_and_val) - val_size
         if val_size < 1 or train_size < 1:
@@ -82,7 +94,6 @@ class FashionMNISTDataModule(L.LightningDataModule):
         self.datasets["train"], self.datasets["val"] = random_split(
             train_and_val, [train_size, val_size], generator=generator
         )
-        self.datasets["test"] = FashionMNIST(root, train=False, download=False, transform=self.transform)
         log.info(
             "Fashion-MNIST %s set: %d train, %d validation, %d test images",
             self.resolved.source,
