@@ -80,7 +80,9 @@ class FashionMNISTDataModule(L.LightningDataModule):
             self.datasets["train"], self.datasets["val"] = train_and_val, self.datasets["test"]
             log.info(
                 "Fashion-MNIST %s set: %d train, %d test images (validating on test)",
-                self.resolved.source, len(train_and_val), len(self.datasets["test"]),
+                self.resolved.source,
+                len(train_and_val),
+                len(self.datasets["test"]),
             )
             return
         val_size = round(len(train_and_val) * self.val_fraction)
