@@ -35,17 +35,38 @@ def test_bundled_sample_is_the_real_subset(data_dir: Path) -> None:
 
 
 def test_datamodule_splits_and_normalizes(data_dir: Path) -> None:
-    datamodule = FashionMNISTDataModule(str(data_dir), source="sample", val_fraction=0.1)
+    datamodule = FashionMNISTDataModule(str(data_dir), source="sample", val_fraction=0.1, shuffle_seed=0)
     datamodule.prepare_data()
     datamodule.setup("fit")
-    assert [len(datamodule.datasets[split]) for split in ("train", "val", "test")] == [3253, 362, 2000]
+    assert [len(datamodule.splits[split][1]) for split in ("train", "val", "test")] == [3253, 362, 2000]
     images, labels = next(iter(datamodule.train_dataloader()))
     assert images.shape == (64, 1, 28, 28) and images.dtype == torch.float32
     assert 0.0 <= images.min() and images.max() <= 1.0
     assert labels.dtype == torch.int64
-    again = FashionMNISTDataModule(str(data_dir), source="sample", val_fraction=0.1)
+    again = FashionMNISTDataModule(str(data_dir), source="sample", val_fraction=0.1, shuffle_seed=1)
     again.setup("fit")
-    assert datamodule.datasets["val"].indices == again.datasets["val"].indices
+    assert datamodule.splits["val"][1] == again.splits["val"][1], "the held-out rows depend on split_seed only"
+    assert not set(datamodule.splits["val"][1]) & set(datamodule.splits["train"][1])
+
+
+def test_in_memory_batches_equal_torchvisions_per_sample_path(data_dir: Path) -> None:
+    """Same rows, same order (shuffle off): the in-memory batch is bit-identical to ToTensor()'s."""
+    in_memory = FashionMNISTDataModule(str(data_dir), source="sample", in_memory=True)
+    per_sample = FashionMNISTDataModule(str(data_dir), source="sample", in_memory=False)
+    for datamodule in (in_memory, per_sample):
+        datamodule.setup("fit")
+    for (fast_images, fast_labels), (slow_images, slow_labels) in zip(
+        in_memory.val_dataloader(), per_sample.val_dataloader(), strict=True
+    ):
+        assert torch.equal(fast_images, slow_images) and torch.equal(fast_labels, slow_labels)
+
+
+def test_per_sample_transform_needs_the_per_sample_path(data_dir: Path) -> None:
+    from torchvision.transforms import RandomHorizontalFlip
+
+    with pytest.raises(ConfigError, match="data.transform=RandomHorizontalFlip runs per image.*data.in_memory=false"):
+        FashionMNISTDataModule(str(data_dir), source="sample", transform=RandomHorizontalFlip())
+    FashionMNISTDataModule(str(data_dir), source="sample", in_memory=False, transform=RandomHorizontalFlip())
 
 
 def test_auto_falls_back_to_the_sample_and_says_why(data_dir, monkeypatch, caplog) -> None:

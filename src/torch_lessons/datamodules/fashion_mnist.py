@@ -4,20 +4,26 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-import lightning as L
 import torch
 from torch import Tensor
-from torch.utils.data import DataLoader, Dataset, random_split
+from torch.utils.data import DataLoader, Subset, random_split
 from torchvision.datasets import FashionMNIST
 from torchvision.transforms import ToTensor
 
 from torch_lessons.datamodules.fashion_mnist_source import ResolvedSource, resolve_source
+from torch_lessons.datamodules.in_memory import InMemoryBatches, InMemoryDataModule, resolve_shuffle_seed
 from torch_lessons.errors import ConfigError
 
 log = logging.getLogger(__name__)
+SPLITS = ("train", "val", "test")
 
 
-class FashionMNISTDataModule(L.LightningDataModule):
+def images_to_float(images: Tensor) -> Tensor:
+    """A batch of uint8 ``N×28×28`` images as ``ToTensor()`` makes them: ``N×1×28×28`` floats in [0, 1]."""
+    return images.unsqueeze(1).float().div_(255)
+
+
+class FashionMNISTDataModule(InMemoryDataModule):
     """28×28 grey images of 10 kinds of clothing; test is the official test split.
 
     ``source`` is ``auto`` (the full set if present or downloadable, else the bundled sample),
@@ -25,7 +31,11 @@ class FashionMNISTDataModule(L.LightningDataModule):
     the training split, drawn with ``split_seed``, is held out for validation, so the same images
     are held out whatever the run's own seed. ``validate_on_test=True`` instead trains on the whole
     training split and validates on the test split, as the Quickstart's per-epoch test loop does.
-    ``transform`` defaults to ``ToTensor()`` (uint8/255).
+
+    ``in_memory=True`` (default) keeps each split as one uint8 tensor on the Trainer's device and
+    slices shuffled batches from it, scaling them as ``ToTensor()`` does (uint8/255);
+    ``in_memory=False`` is torchvision's per-sample path through a DataLoader, for a ``transform``
+    that must run per image (augmentation).
     """
 
     def __init__(
@@ -35,6 +45,8 @@ class FashionMNISTDataModule(L.LightningDataModule):
         batch_size: int = 64,
         val_fraction: float = 0.1,
         split_seed: int = 42,
+        shuffle_seed: int | None = None,
+        in_memory: bool = True,
         num_workers: int = 0,
         num_classes: int = 10,
         download_timeout: float = 10.0,
@@ -46,18 +58,25 @@ class FashionMNISTDataModule(L.LightningDataModule):
         class_count = len(FashionMNIST.classes)
         if num_classes != class_count:
             raise ConfigError(f"data.num_classes={num_classes}, but Fashion-MNIST has {class_count} classes")
+        self.transform = transform if transform is not None else ToTensor()
+        if in_memory and not isinstance(self.transform, ToTensor):
+            raise ConfigError(
+                f"data.transform={type(self.transform).__name__} runs per image, but data.in_memory=true scales "
+                f"whole batches as ToTensor does; set data.in_memory=false to use the transform"
+            )
         self.data_dir = Path(data_dir)
         self.source = source
         self.batch_size = batch_size
         self.val_fraction = val_fraction
         self.split_seed = split_seed
+        self.shuffle_seed = resolve_shuffle_seed(shuffle_seed)
+        self.in_memory = in_memory
         self.num_workers = num_workers
         self.download_timeout = download_timeout
         self.validate_on_test = validate_on_test
-        self.transform = transform if transform is not None else ToTensor()
         self.class_names: list[str] = list(FashionMNIST.classes)
         self.resolved: ResolvedSource | None = None
-        self.datasets: dict[str, Dataset] = {}
+        self.splits: dict[str, tuple[FashionMNIST, list[int]]] = {}
 
     def resolve(self, allow_download: bool) -> ResolvedSource:
         """Decides the source once per process and says which one it is and why."""
@@ -71,58 +90,70 @@ class FashionMNISTDataModule(L.LightningDataModule):
         self.resolve(allow_download=True)
 
     def setup(self, stage: str | None = None) -> None:
-        if self.datasets:
+        """Reads each IDX file once and decides which rows of it form each split."""
+        if self.splits:
             return
         root = str(self.resolve(allow_download=False).root)
-        train_and_val = FashionMNIST(root, train=True, download=False, transform=self.transform)
-        self.datasets["test"] = FashionMNIST(root, train=False, download=False, transform=self.transform)
+        train_file = FashionMNIST(root, train=True, download=False, transform=self.transform)
+        test_file = FashionMNIST(root, train=False, download=False, transform=self.transform)
+        all_test_rows = list(range(len(test_file)))
         if self.validate_on_test:
-            self.datasets["train"], self.datasets["val"] = train_and_val, self.datasets["test"]
-            log.info(
-                "Fashion-MNIST %s set: %d train, %d test images (validating on test)",
-                self.resolved.source,
-                len(train_and_val),
-                len(self.datasets["test"]),
-            )
-            return
-        val_size = round(len(train_and_val) * self.val_fraction)
-        train_size = len(train_and_val) - val_size
-        if val_size < 1 or train_size < 1:
-            raise ConfigError(
-                f"data.val_fraction={self.val_fraction} leaves {train_size} training and {val_size} "
-                f"validation images of {len(train_and_val)}; choose a fraction in (0, 1)"
-            )
-        generator = torch.Generator().manual_seed(self.split_seed)
-        self.datasets["train"], self.datasets["val"] = random_split(
-            train_and_val, [train_size, val_size], generator=generator
-        )
+            train_rows, val_file, val_rows = list(range(len(train_file))), test_file, all_test_rows
+        else:
+            val_size = round(len(train_file) * self.val_fraction)
+            train_size = len(train_file) - val_size
+            if val_size < 1 or train_size < 1:
+                raise ConfigError(
+                    f"data.val_fraction={self.val_fraction} leaves {train_size} training and {val_size} "
+                    f"validation images of {len(train_file)}; choose a fraction in (0, 1)"
+                )
+            generator = torch.Generator().manual_seed(self.split_seed)
+            train_subset, val_subset = random_split(range(len(train_file)), [train_size, val_size], generator)
+            train_rows, val_file, val_rows = list(train_subset), train_file, list(val_subset)
+        self.splits = {
+            "train": (train_file, train_rows),
+            "val": (val_file, val_rows),
+            "test": (test_file, all_test_rows),
+        }
         log.info(
-            "Fashion-MNIST %s set: %d train, %d validation, %d test images",
+            "Fashion-MNIST %s set: %d train, %d %s, %d test images (%s)",
             self.resolved.source,
-            train_size,
-            val_size,
-            len(self.datasets["test"]),
+            len(train_rows),
+            len(val_rows),
+            "validation (the test split)" if self.validate_on_test else "validation",
+            len(all_test_rows),
+            "in memory" if self.in_memory else "per-sample DataLoader",
         )
 
-    def _loader(self, split: str, shuffle: bool) -> DataLoader:
+    def _loader(self, split: str, shuffle: bool) -> InMemoryBatches | DataLoader:
+        split_file, rows = self.splits[split]
+        if self.in_memory:
+            row_index = torch.tensor(rows)
+            return self.in_memory_batches(
+                split_file.data[row_index],
+                split_file.targets[row_index],
+                self.batch_size,
+                shuffle,
+                convert_inputs=images_to_float,
+            )
         return DataLoader(
-            self.datasets[split],
+            Subset(split_file, rows),
             batch_size=self.batch_size,
             shuffle=shuffle,
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
         )
 
-    def train_dataloader(self) -> DataLoader:
+    def train_dataloader(self) -> InMemoryBatches | DataLoader:
         return self._loader("train", shuffle=True)
 
-    def val_dataloader(self) -> DataLoader:
+    def val_dataloader(self) -> InMemoryBatches | DataLoader:
         return self._loader("val", shuffle=False)
 
-    def test_dataloader(self) -> DataLoader:
+    def test_dataloader(self) -> InMemoryBatches | DataLoader:
         return self._loader("test", shuffle=False)
 
-    def predict_dataloader(self) -> DataLoader:
+    def predict_dataloader(self) -> InMemoryBatches | DataLoader:
         return self.test_dataloader()
 
     def describe_target(self, target: Tensor) -> str:

@@ -2,11 +2,10 @@
 
 from collections.abc import Sequence
 
-import lightning as L
 import torch
 from torch import Tensor
-from torch.utils.data import DataLoader, TensorDataset
 
+from torch_lessons.datamodules.in_memory import InMemoryBatches, InMemoryDataModule, resolve_shuffle_seed
 from torch_lessons.errors import ConfigError
 
 
@@ -19,7 +18,7 @@ def _as_table(rows: Sequence[Sequence[float]], key: str, expected_columns: int) 
     return torch.tensor([[float(value) for value in row] for row in rows], dtype=torch.float32)
 
 
-class TableDataModule(L.LightningDataModule):
+class TableDataModule(InMemoryDataModule):
     """Serves an in-memory table: shuffled mini-batches to train, the whole table to validate and test.
 
     The lessons fit a handful of points and judge the fit on those same points, so validation and
@@ -34,6 +33,7 @@ class TableDataModule(L.LightningDataModule):
         num_outputs: int,
         batch_size: int,
         shuffle: bool = True,
+        shuffle_seed: int | None = None,
         target_names: Sequence[str] | None = None,
     ) -> None:
         super().__init__()
@@ -46,19 +46,19 @@ class TableDataModule(L.LightningDataModule):
             raise ConfigError(f"data.target_names has {len(target_names)} names for {num_outputs} outputs")
         self.batch_size = batch_size
         self.shuffle = shuffle
+        self.shuffle_seed = resolve_shuffle_seed(shuffle_seed)
         self.target_names = list(target_names) if target_names is not None else None
-        self.table = TensorDataset(self.inputs, self.targets)
 
-    def train_dataloader(self) -> DataLoader:
-        return DataLoader(self.table, batch_size=self.batch_size, shuffle=self.shuffle)
+    def train_dataloader(self) -> InMemoryBatches:
+        return self.in_memory_batches(self.inputs, self.targets, self.batch_size, self.shuffle)
 
-    def val_dataloader(self) -> DataLoader:
-        return DataLoader(self.table, batch_size=len(self.table))
+    def val_dataloader(self) -> InMemoryBatches:
+        return self.in_memory_batches(self.inputs, self.targets, len(self.inputs), shuffle=False)
 
-    def test_dataloader(self) -> DataLoader:
+    def test_dataloader(self) -> InMemoryBatches:
         return self.val_dataloader()
 
-    def predict_dataloader(self) -> DataLoader:
+    def predict_dataloader(self) -> InMemoryBatches:
         return self.val_dataloader()
 
     def describe_target(self, target: Tensor) -> str:

@@ -1,0 +1,132 @@
+"""Batches sliced from tensors held in memory: one indexing op per batch, no per-sample Python.
+
+Lightning treats ``InMemoryBatches`` like a DataLoader: it calls ``sampler.set_epoch`` at every
+epoch start (so each epoch has its own seeded order), and it saves ``state_dict()`` in checkpoints
+and restores it on resume (so a run stopped mid-epoch continues with the very next batch).
+"""
+
+import math
+from collections.abc import Callable, Iterator
+
+import lightning as L
+import torch
+from torch import Tensor
+
+
+class EpochPermutation:
+    """The rows one rank visits in one epoch: a permutation seeded by ``seed + epoch``, then every
+    ``world_size``-th row from ``rank`` on, padded by wrapping around so that every rank gets the
+    same number of rows (what ``DistributedSampler`` does)."""
+
+    def __init__(self, num_rows: int, shuffle: bool, seed: int, rank: int = 0, world_size: int = 1) -> None:
+        self.num_rows = num_rows
+        self.shuffle = shuffle
+        self.seed = seed
+        self.rank = rank
+        self.world_size = world_size
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return math.ceil(self.num_rows / self.world_size)
+
+    def indices(self) -> Tensor:
+        if self.shuffle:
+            generator = torch.Generator().manual_seed(self.seed + self.epoch)
+            order = torch.randperm(self.num_rows, generator=generator)
+        else:
+            order = torch.arange(self.num_rows)
+        padded_size = len(self) * self.world_size
+        if padded_size > self.num_rows:
+            order = torch.cat([order, order[: padded_size - self.num_rows]])
+        return order[self.rank :: self.world_size]
+
+
+class InMemoryBatches:
+    """Yields ``(inputs, targets)`` batches by indexing ``inputs`` and ``targets`` once per batch.
+
+    ``convert_inputs`` runs on each whole batch (e.g. uint8 images → float in [0, 1]), so the
+    stored tensors stay compact. A checkpoint records how many batches of the epoch were handed
+    out; Lightning does not fetch ahead from a loader that has a length, so that is the number of
+    batches trained on (tests/test_resume_exact.py holds it to that).
+    """
+
+    batch_sampler = None  # looked up by Lightning beside ``sampler``, as on a DataLoader
+
+    def __init__(
+        self,
+        inputs: Tensor,
+        targets: Tensor,
+        batch_size: int,
+        sampler: EpochPermutation,
+        convert_inputs: Callable[[Tensor], Tensor] | None = None,
+    ) -> None:
+        self.inputs = inputs
+        self.targets = targets
+        self.batch_size = batch_size
+        self.sampler = sampler
+        self.convert_inputs = convert_inputs
+        self.handed_out = 0
+        self.resume_at: tuple[int, int] | None = None
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.sampler) / self.batch_size)
+
+    def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
+        first_batch = 0
+        if self.resume_at is not None:
+            # On resume Lightning creates the iterator before it calls set_epoch, so the saved
+            # state, not the sampler, says where to continue.
+            epoch, first_batch = self.resume_at
+            if first_batch >= len(self):
+                epoch, first_batch = epoch + 1, 0
+            self.sampler.set_epoch(epoch)
+            self.resume_at = None
+        indices = self.sampler.indices().to(self.inputs.device)
+        self.handed_out = first_batch
+        for start in range(first_batch * self.batch_size, len(indices), self.batch_size):
+            batch_indices = indices[start : start + self.batch_size]
+            inputs = self.inputs[batch_indices]
+            if self.convert_inputs is not None:
+                inputs = self.convert_inputs(inputs)
+            self.handed_out += 1
+            yield inputs, self.targets[batch_indices]
+
+    def state_dict(self) -> dict[str, int]:
+        return {"epoch": self.sampler.epoch, "batches_done": self.handed_out}
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        """The next iteration continues that epoch after the batches already done (or starts the
+        following epoch if that one was finished)."""
+        self.resume_at = (state["epoch"], state["batches_done"])
+
+
+class InMemoryDataModule(L.LightningDataModule):
+    """Base for datamodules whose splits are tensors: builds ``InMemoryBatches`` on the Trainer's
+    device, sharded by its rank among ``world_size`` processes."""
+
+    shuffle_seed: int
+
+    def in_memory_batches(
+        self,
+        inputs: Tensor,
+        targets: Tensor,
+        batch_size: int,
+        shuffle: bool,
+        convert_inputs: Callable[[Tensor], Tensor] | None = None,
+    ) -> InMemoryBatches:
+        trainer = self.trainer
+        rank, world_size, device = 0, 1, torch.device("cpu")
+        if trainer is not None:
+            rank, world_size, device = trainer.global_rank, trainer.world_size, trainer.strategy.root_device
+        sampler = EpochPermutation(len(inputs), shuffle, self.shuffle_seed, rank, world_size)
+        return InMemoryBatches(inputs.to(device), targets.to(device), batch_size, sampler, convert_inputs)
+
+
+def resolve_shuffle_seed(shuffle_seed: int | None) -> int:
+    """The seed of every epoch's order; None draws one from torch's RNG (fixed by seed_everything)."""
+    if shuffle_seed is not None:
+        return int(shuffle_seed)
+    return int(torch.randint(0, 2**31 - 1, (1,)).item())

@@ -1,0 +1,62 @@
+"""The in-memory loader: seeded per-epoch order, DistributedSampler-like shards, resumable position."""
+
+import torch
+
+from torch_lessons.datamodules.in_memory import EpochPermutation, InMemoryBatches
+
+ROWS = torch.arange(10)
+
+
+def batches(shuffle: bool = True, seed: int = 0, rank: int = 0, world_size: int = 1, batch_size: int = 3):
+    sampler = EpochPermutation(len(ROWS), shuffle, seed, rank, world_size)
+    return InMemoryBatches(ROWS.clone(), ROWS * 10, batch_size, sampler)
+
+
+def epoch_rows(loader: InMemoryBatches, epoch: int) -> list[int]:
+    loader.sampler.set_epoch(epoch)
+    return [row for inputs, _ in loader for row in inputs.tolist()]
+
+
+def test_each_epoch_is_a_seeded_permutation() -> None:
+    loader = batches()
+    first, second = epoch_rows(loader, 0), epoch_rows(loader, 1)
+    assert sorted(first) == sorted(second) == list(range(10))
+    assert first != second, "epochs differ"
+    assert epoch_rows(batches(), 1) == second, "the same seed and epoch give the same order"
+    assert epoch_rows(batches(seed=1), 1) != second
+    assert epoch_rows(batches(shuffle=False), 3) == list(range(10))
+
+
+def test_targets_follow_their_inputs() -> None:
+    for inputs, targets in batches():
+        assert torch.equal(targets, inputs * 10)
+    assert [len(targets) for _, targets in batches()] == [3, 3, 3, 1]
+
+
+def test_ranks_get_disjoint_equal_shards_like_distributed_sampler() -> None:
+    shards = [epoch_rows(batches(rank=rank, world_size=3), 2) for rank in range(3)]
+    assert [len(shard) for shard in shards] == [4, 4, 4], "10 rows padded to 12 by wrapping around"
+    assert set().union(*map(set, shards)) == set(range(10))
+    assert sum(len(shard) for shard in shards) - len(set().union(*map(set, shards))) == 2
+
+
+def test_resume_mid_epoch_continues_with_the_next_batch() -> None:
+    loader = batches()
+    loader.sampler.set_epoch(4)
+    straight = [inputs.tolist() for inputs, _ in loader]
+    iterator = iter(loader)
+    next(iterator), next(iterator)
+    state = loader.state_dict()
+    assert state == {"epoch": 4, "batches_done": 2}
+
+    resumed = batches()  # a new process: sampler at epoch 0 until the saved state says otherwise
+    resumed.load_state_dict(state)
+    assert [inputs.tolist() for inputs, _ in resumed] == straight[2:]
+
+
+def test_resume_after_a_finished_epoch_starts_the_next_one() -> None:
+    loader = batches()
+    resumed = batches()
+    resumed.load_state_dict({"epoch": 4, "batches_done": len(loader)})
+    loader.sampler.set_epoch(5)
+    assert [inputs.tolist() for inputs, _ in resumed] == [inputs.tolist() for inputs, _ in loader]

@@ -1,0 +1,75 @@
+"""Resuming gives bit-identical weights to the uninterrupted run, at an epoch end or mid-epoch.
+
+The in-memory loader draws each epoch's order from ``shuffle_seed + epoch`` and saves how many
+batches of the current epoch are done, so a resumed run sees exactly the batches it would have.
+"""
+
+from pathlib import Path
+
+import lightning as L
+import pytest
+import torch
+
+from torch_lessons.training import train
+
+# fruit_yield: 5 rows, batch 2 → 3 shuffled batches per epoch; Adam so optimizer state matters too.
+RUN = ["task=fruit_yield", "optimizer=adam", "optimizer.lr=0.01", "logger=none", "test=false"]
+
+
+class SaveAndStopAt(L.Callback):
+    """Saves a checkpoint after ``global_step`` optimizer steps and stops, as a kill would."""
+
+    def __init__(self, global_step: int, path: str) -> None:
+        self.global_step = global_step
+        self.path = path
+
+    def on_train_batch_end(self, trainer: L.Trainer, *args) -> None:
+        if trainer.global_step == self.global_step:
+            trainer.save_checkpoint(self.path)
+            trainer.should_stop = True
+
+
+def final_weights(cfg) -> dict[str, torch.Tensor]:
+    return torch.load(Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"]
+
+
+def assert_same_weights(first: dict[str, torch.Tensor], second: dict[str, torch.Tensor]) -> None:
+    assert first.keys() == second.keys()
+    for name in first:
+        assert torch.equal(first[name], second[name]), name
+
+
+@pytest.fixture
+def straight_run(compose_config) -> dict[str, torch.Tensor]:
+    cfg = compose_config("train", [*RUN, "trainer.max_epochs=3"])
+    train(cfg)
+    return final_weights(cfg)
+
+
+def test_resume_at_an_epoch_end(compose_config, straight_run) -> None:
+    first_part = compose_config("train", [*RUN, "trainer.max_epochs=1"])
+    train(first_part)
+    checkpoint = Path(first_part.paths.output_dir) / "checkpoints" / "last.ckpt"
+    resumed = compose_config("train", [*RUN, "trainer.max_epochs=3", f"ckpt_path={checkpoint}"])
+    train(resumed)
+    assert_same_weights(final_weights(resumed), straight_run)
+
+
+@pytest.mark.parametrize("global_step", [4, 6])  # mid-epoch 2 (batch 1 of 3), and the end of epoch 2
+def test_resume_after_a_kill_mid_epoch(compose_config, straight_run, tmp_path: Path, global_step: int) -> None:
+    checkpoint = tmp_path / "killed.ckpt"
+    killed = compose_config(
+        "train",
+        [
+            *RUN,
+            "trainer.max_epochs=3",
+            "+callbacks.kill._target_=test_resume_exact.SaveAndStopAt",
+            f"+callbacks.kill.global_step={global_step}",
+            f"+callbacks.kill.path={checkpoint}",
+        ],
+    )
+    train(killed)
+    assert not torch.equal(final_weights(killed)["net.weight"], straight_run["net.weight"]), "the kill cut it short"
+    resumed = compose_config("train", [*RUN, "trainer.max_epochs=3", f"ckpt_path={checkpoint}"])
+    train(resumed)
+    assert_same_weights(final_weights(resumed), straight_run)
