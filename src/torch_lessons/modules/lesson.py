@@ -15,8 +15,9 @@ class LessonModule(L.LightningModule):
     """Trains ``net`` with ``loss`` and the optimizer that ``optimizer(params=...)`` builds.
 
     Subclasses say which metrics their kind of task reports (``make_metrics``) and how an output
-    becomes a prediction (``predict``). Loss and metrics are accumulated on the device and logged
-    once per epoch as ``<stage>/loss`` and ``<stage>/<metric>``, so no step waits on ``.item()``.
+    becomes a prediction (``predict``). Loss and metrics are accumulated on the device by each step
+    and logged once per epoch as ``<stage>/loss`` and ``<stage>/<metric>``, so no step waits on
+    ``.item()`` or pays for ``self.log``; ``train/loss_step`` is logged every ``log_every_n_steps``.
     Only plain values go into the checkpoint's hyper-parameters: the injected objects are rebuilt
     from the config, which keeps checkpoints loadable with ``torch.load(weights_only=True)``.
     """
@@ -41,25 +42,45 @@ class LessonModule(L.LightningModule):
         return self.net(inputs)
 
     def shared_step(self, batch: tuple[Tensor, Tensor], stage: str) -> Tensor:
+        """Forward, loss, and on-device metric updates; nothing here waits for the device."""
         inputs, targets = batch
         outputs = self(inputs)
         loss = self.loss(outputs, targets)
-        stage_loss: MeanMetric = getattr(self, f"{stage}_loss")
-        stage_metrics: MetricCollection = getattr(self, f"{stage}_metrics")
-        stage_loss.update(loss.detach(), weight=targets.shape[0])
-        stage_metrics.update(outputs.detach(), targets)
-        self.log(f"{stage}/loss", stage_loss, on_step=False, on_epoch=True, prog_bar=stage != "test")
-        self.log_dict(stage_metrics, on_step=False, on_epoch=True, prog_bar=stage == "val")
+        getattr(self, f"{stage}_loss").update(loss.detach(), weight=targets.shape[0])
+        getattr(self, f"{stage}_metrics").update(outputs.detach(), targets)
         return loss
 
+    def log_epoch_metrics(self, stage: str) -> None:
+        """Computes the stage's epoch loss and metrics once (synced across processes) and logs them."""
+        stage_loss: MeanMetric = getattr(self, f"{stage}_loss")
+        stage_metrics: MetricCollection = getattr(self, f"{stage}_metrics")
+        self.log(f"{stage}/loss", stage_loss.compute(), prog_bar=stage != "test")
+        self.log_dict(stage_metrics.compute(), prog_bar=stage == "val")
+        stage_loss.reset()
+        stage_metrics.reset()
+
     def training_step(self, batch: tuple[Tensor, Tensor], batch_index: int) -> Tensor:
-        return self.shared_step(batch, "train")
+        loss = self.shared_step(batch, "train")
+        # A per-step curve, logged only on the steps the Trainer writes (log_every_n_steps): calling
+        # self.log on every step costs more than a small model's step.
+        if (self.global_step + 1) % self.trainer.log_every_n_steps == 0:
+            self.log("train/loss_step", loss.detach(), on_step=True, on_epoch=False)
+        return loss
 
     def validation_step(self, batch: tuple[Tensor, Tensor], batch_index: int) -> Tensor:
         return self.shared_step(batch, "val")
 
     def test_step(self, batch: tuple[Tensor, Tensor], batch_index: int) -> Tensor:
         return self.shared_step(batch, "test")
+
+    def on_train_epoch_end(self) -> None:
+        self.log_epoch_metrics("train")
+
+    def on_validation_epoch_end(self) -> None:
+        self.log_epoch_metrics("val")
+
+    def on_test_epoch_end(self) -> None:
+        self.log_epoch_metrics("test")
 
     def predict_step(self, batch: tuple[Tensor, Tensor], batch_index: int) -> tuple[Tensor, Tensor]:
         inputs, targets = batch
