@@ -26,17 +26,18 @@ def build_module(cfg: DictConfig) -> LessonModule:
     """The task's LightningModule with its net, loss and (partial) optimizer injected.
 
     ``model.init_from`` and ``model.freeze`` belong to fine-tuning (see training.py), not to the
-    net's constructor, so they are left out when the net is built.
+    net's constructor, so they are left out when the net is built. ``compile: true`` (or a dict of
+    ``torch.compile`` options) compiles the net.
     """
     net_config = OmegaConf.to_container(cfg.model, resolve=True)
     for key in FINE_TUNING_KEYS:
         net_config.pop(key, None)
-    return instantiate(
-        cfg.module,
-        net=instantiate(net_config),
-        loss=instantiate(cfg.loss),
-        optimizer=instantiate(cfg.optimizer),
-    )
+    net = instantiate(net_config)
+    compile_options = cfg.get("compile")
+    if compile_options:
+        # In place, so parameter names (and checkpoints) stay those of the plain net.
+        net.compile(**(compile_options if isinstance(compile_options, DictConfig) else {}))
+    return instantiate(cfg.module, net=net, loss=instantiate(cfg.loss), optimizer=instantiate(cfg.optimizer))
 
 
 def build_group(group: DictConfig | None) -> list[Any]:
