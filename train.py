@@ -13,11 +13,13 @@ os.environ.setdefault("PROJECT_ROOT", str(Path(__file__).resolve().parent))
 def main(cfg: DictConfig) -> float | None:
     # Imported here so that --help and config errors answer without loading torch and Lightning.
     from torch_lessons.errors import exit_on_config_error
+    from torch_lessons.job_record import run_and_record
+    from torch_lessons.parallel_jobs import limit_torch_threads
     from torch_lessons.training import train
 
+    limit_torch_threads()
     with exit_on_config_error():
-        metrics = train(cfg)
-    return metrics.get(cfg.optimized_metric)
+        return run_and_record(cfg, train)  # under -m a failed job is recorded and the sweep goes on
 
 
 if __name__ == "__main__":
