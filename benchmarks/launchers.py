@@ -36,7 +36,8 @@ def main() -> None:
                 seconds = time_sweep(launcher_overrides, arguments.sweep, Path(outputs) / name)
                 totals[name] += seconds
                 print(f"round {round_number + 1} {name:6s} {seconds:6.1f} s", flush=True)
-    print(f"sum: basic {totals['basic']:.1f} s, joblib {totals['joblib']:.1f} s, joblib/basic {totals['joblib'] / totals['basic']:.2f}")
+    ratio = totals["joblib"] / totals["basic"]
+    print(f"sum: basic {totals['basic']:.1f} s, joblib {totals['joblib']:.1f} s, joblib/basic {ratio:.2f}")
 
 
 if __name__ == "__main__":
