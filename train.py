@@ -12,11 +12,13 @@ os.environ.setdefault("PROJECT_ROOT", str(Path(__file__).resolve().parent))
 @hydra.main(version_base="1.3", config_path="conf", config_name="train")
 def main(cfg: DictConfig) -> float | None:
     # Imported here so that --help and config errors answer without loading torch and Lightning.
+    from torch_lessons.config_tree import print_config_tree
     from torch_lessons.errors import exit_on_config_error
     from torch_lessons.job_record import run_and_record
     from torch_lessons.parallel_jobs import limit_torch_threads
     from torch_lessons.training import train
 
+    print_config_tree(cfg)
     limit_torch_threads()
     with exit_on_config_error():
         return run_and_record(cfg, train)  # under -m a failed job is recorded and the sweep goes on
