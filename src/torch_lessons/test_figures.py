@@ -81,7 +81,7 @@ class ClassificationFigures(L.Callback):
             if index >= len(images):
                 continue
             right = bool(predicted[index] == actual[index])
-            axis.imshow(images[index].squeeze(0), cmap="gray")
+            axis.imshow(images[index].squeeze(0).numpy(), cmap="gray")
             title = f"{class_names[int(predicted[index])]}\n{'' if right else '✗ '}{class_names[int(actual[index])]}"
             axis.set_title(title, fontsize=7, color=RIGHT_COLOR if right else WRONG_COLOR)
         figure.suptitle("predicted / actual (wrong in red)", fontsize=9)
@@ -116,13 +116,13 @@ class RegressionFigures(L.Callback):
         writer = tensorboard_writer(trainer)
         if writer is None or not self.actual:
             return
-        predicted, actual = torch.cat(self.predicted).double(), torch.cat(self.actual).double()
+        predicted, actual = torch.cat(self.predicted).double().numpy(), torch.cat(self.actual).double().numpy()
         names = getattr(trainer.datamodule, "target_names", None) or [f"output {n}" for n in range(actual.shape[1])]
         figure, axes = pyplot.subplots(1, actual.shape[1], figsize=(4 * actual.shape[1], 4), squeeze=False)
         for column, axis in enumerate(axes.flat):
             axis.scatter(actual[:, column], predicted[:, column])
-            low = float(torch.minimum(actual[:, column].min(), predicted[:, column].min()))
-            high = float(torch.maximum(actual[:, column].max(), predicted[:, column].max()))
+            low = min(actual[:, column].min(), predicted[:, column].min())
+            high = max(actual[:, column].max(), predicted[:, column].max())
             axis.plot([low, high], [low, high], color="gray", linestyle="--", label="predicted = actual")
             axis.set(title=names[column], xlabel="actual", ylabel="predicted")
             axis.legend(fontsize=7)
