@@ -13,7 +13,11 @@ def test_fruit_yield_logs_predicted_vs_actual(compose_config) -> None:
     events = EventAccumulator(str(Path(cfg.paths.output_dir) / "tensorboard"), size_guidance={"images": 0})
     events.Reload()
     assert events.Tags()["images"] == ["test/predicted_vs_actual"]
-    assert {"train/mse", "val/mse", "test/mse", "lr-SGD"} <= set(events.Tags()["scalars"])
+    scalars = set(events.Tags()["scalars"])
+    assert {"train/mse", "val/mse", "test/mse", "lr-SGD"} <= scalars
+    assert {f"{stage}/mae_{fruit}" for stage in ("train", "val", "test") for fruit in ("apples", "oranges")} <= scalars
+    apples, oranges, both = (events.Scalars(f"test/mae{name}")[-1].value for name in ("_apples", "_oranges", ""))
+    assert abs((apples + oranges) / 2 - both) < 1e-3 * both
 
 
 def test_figures_need_no_tensorboard(compose_config) -> None:
