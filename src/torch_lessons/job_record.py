@@ -15,6 +15,7 @@ from typing import Any
 
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
+from lightning.fabric.utilities.rank_zero import rank_zero_only
 from omegaconf import DictConfig
 
 from torch_lessons.errors import ConfigError
@@ -84,6 +85,7 @@ def run_and_record(cfg: DictConfig, train: Callable[[DictConfig], Metrics]) -> f
     return value
 
 
+@rank_zero_only  # under DDP every rank runs the job; one writes its record
 def record(cfg: DictConfig, status: str, metrics: Metrics, started: float) -> None:
     write_result(
         Path(cfg.paths.output_dir),
