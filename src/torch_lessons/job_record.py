@@ -27,11 +27,8 @@ OPTIMIZATION_MODES = ("max", "min")
 Metrics = dict[str, float]
 
 
-def one_line_reason(error: BaseException) -> str:
+def one_line_reason(error: Exception) -> str:
     """The error's first line; configuration errors speak for themselves, others are named."""
-    if isinstance(error, SystemExit):
-        message = str(error.code).removeprefix("error: ")
-        return message.splitlines()[0] if message else "exited"
     lines = str(error).strip().splitlines()
     message = lines[0] if lines else ""
     if isinstance(error, ConfigError):
@@ -72,7 +69,7 @@ def run_and_record(cfg: DictConfig, train: Callable[[DictConfig], Metrics]) -> f
         metrics = train(cfg)
         value = optimized_value(cfg, metrics)
         status = "ok" if math.isfinite(value) else f"failed: diverged ({cfg.optimized_metric} = {value})"
-    except (Exception, SystemExit) as error:
+    except Exception as error:  # not SystemExit/KeyboardInterrupt: Ctrl-C or SIGTERM stops the whole sweep
         status = f"failed: {one_line_reason(error)}"
         if not multirun:
             record(cfg, status, metrics, started)
