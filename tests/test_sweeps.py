@@ -6,10 +6,11 @@ import math
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 
 from conftest import PROJECT_ROOT
 from torch_lessons.errors import ConfigError
@@ -160,3 +161,26 @@ def test_optuna_search_returns_val_acc_to_tpe(tmp_path: Path) -> None:
         values.append(recorded["metrics"]["val/acc"])
     assert len(values) == 2 and math.isclose(best.best_value, max(values))
     assert "best first by val/acc (max)" in (sweep_dir / "summary.md").read_text()
+
+
+def fails_with(error: BaseException) -> Callable[[DictConfig], dict[str, float]]:
+    def train_that_fails(cfg: DictConfig) -> dict[str, float]:
+        raise error
+
+    return train_that_fails
+
+
+def test_multirun_job_failure_is_recorded_not_raised(compose_config) -> None:
+    cfg = compose_config("train", ["task=least_squares", "hydra.mode=MULTIRUN"])
+    assert run_and_record(cfg, fails_with(RuntimeError("CUDA out of memory.\nTried to allocate"))) is None
+    recorded = json.loads((Path(cfg.paths.output_dir) / "result.json").read_text())
+    assert recorded["status"] == "failed: RuntimeError: CUDA out of memory."
+
+
+@pytest.mark.parametrize("interruption", [SystemExit(1), KeyboardInterrupt()])
+def test_interrupting_a_job_stops_the_sweep(compose_config, interruption: BaseException) -> None:
+    cfg = compose_config("train", ["task=least_squares", "hydra.mode=MULTIRUN"])
+    with pytest.raises(type(interruption)):
+        run_and_record(cfg, fails_with(interruption))
+    recorded = json.loads((Path(cfg.paths.output_dir) / "result.json").read_text())
+    assert recorded["status"] == f"interrupted ({type(interruption).__name__})"

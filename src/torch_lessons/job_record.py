@@ -69,7 +69,10 @@ def run_and_record(cfg: DictConfig, train: Callable[[DictConfig], Metrics]) -> f
         metrics = train(cfg)
         value = optimized_value(cfg, metrics)
         status = "ok" if math.isfinite(value) else f"failed: diverged ({cfg.optimized_metric} = {value})"
-    except Exception as error:  # not SystemExit/KeyboardInterrupt: Ctrl-C or SIGTERM stops the whole sweep
+    except (SystemExit, KeyboardInterrupt) as error:  # Ctrl-C or SIGTERM (Lightning exits): stop the whole sweep
+        record(cfg, f"interrupted ({type(error).__name__})", metrics, started)
+        raise
+    except Exception as error:
         status = f"failed: {one_line_reason(error)}"
         if not multirun:
             record(cfg, status, metrics, started)
