@@ -18,10 +18,13 @@ def main(cfg: DictConfig) -> float | None:
     from torch_lessons.parallel_jobs import limit_torch_threads
     from torch_lessons.training import train
 
-    print_config_tree(cfg)
-    limit_torch_threads()
+    def run(cfg: DictConfig) -> dict[str, float]:
+        print_config_tree(cfg)
+        limit_torch_threads()
+        return train(cfg)
+
     with exit_on_config_error():
-        return run_and_record(cfg, train)  # under -m a failed job is recorded and the sweep goes on
+        return run_and_record(cfg, run)  # under -m a failed job is recorded and the sweep goes on
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ noise) and prints each time and the ratio of the sums. Outputs go to a temporary
 """
 
 import argparse
+import csv
 import subprocess
 import sys
 import tempfile
@@ -18,10 +19,17 @@ LAUNCHERS = {"basic": [], "joblib": ["hydra/launcher=joblib"]}
 
 
 def time_sweep(launcher_overrides: list[str], sweep: list[str], log_dir: Path) -> float:
+    """Seconds the whole sweep took; a failed job would make the timing meaningless, so it stops here."""
     command = [sys.executable, "train.py", "-m", *launcher_overrides, *sweep, f"paths.log_dir={log_dir}"]
     started = time.perf_counter()
     subprocess.run(command, cwd=PROJECT_ROOT, check=True, capture_output=True)
-    return time.perf_counter() - started
+    seconds = time.perf_counter() - started
+    (summary,) = log_dir.glob("multirun/*/*/summary.csv")
+    with open(summary, newline="") as file:
+        statuses = [row["status"] for row in csv.DictReader(file)]
+    if any(status != "ok" for status in statuses):
+        sys.exit(f"a job of the sweep did not finish ok: {statuses} (see {summary})")
+    return seconds
 
 
 def main() -> None:
