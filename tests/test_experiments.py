@@ -73,3 +73,6 @@ def test_loss_zoo_runs_nine_jobs_side_by_side(tmp_path: Path) -> None:
     ]
     assert job_dirs == sorted(expected)
     assert result.stdout.count("Test: Accuracy: ") == 9
+    (sweep_dir,) = tmp_path.glob("multirun/*/*")
+    summary = (sweep_dir / "summary.md").read_text()
+    assert summary in result.stdout and summary.count("| ok |") == 9

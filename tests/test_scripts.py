@@ -1,5 +1,6 @@
 """train.py and eval.py run as a user runs them: the run dir's layout, TensorBoard, printed lines."""
 
+import json
 import re
 import subprocess
 import sys
@@ -7,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from tensorboard.plugins.hparams import plugin_data_pb2
 
 from conftest import PROJECT_ROOT
 
@@ -66,3 +68,34 @@ def test_eval_prints_quickstart_prediction_lines(training_run, tmp_path: Path) -
     lines = re.findall(rf'^Predicted: "({names})", Actual: "({names})"$', result.stdout, flags=re.MULTILINE)
     assert [actual for _, actual in lines] == ["Ankle boot", "Pullover", "Trouser", "Trouser", "Shirt"]
     assert re.search(r"^Test: Accuracy: \d+\.\d%, Avg loss: \d+\.\d{6}$", result.stdout, flags=re.MULTILINE)
+
+
+def hparams_plugin_data(events: EventAccumulator, tag: str) -> plugin_data_pb2.HParamsPluginData:
+    return plugin_data_pb2.HParamsPluginData.FromString(events.PluginTagToContent("hparams")[tag])
+
+
+def test_tensorboard_hparams_and_images(training_run) -> None:
+    """The HParams tab gets the run's knobs with its real final metrics; the Images tab the test figures."""
+    run_dir, _ = training_run
+    events = EventAccumulator(str(run_dir / "tensorboard"), size_guidance={"images": 0})
+    events.Reload()
+    experiment = hparams_plugin_data(events, "_hparams_/experiment").experiment
+    assert {"optimizer", "lr", "loss", "batch_size", "model", "seed"} <= {info.name for info in experiment.hparam_infos}
+    metric_tags = {info.name.tag for info in experiment.metric_infos}
+    assert {"hp/val_acc", "hp/test_acc", "hp/train_loss", "hp/epochs"} <= metric_tags
+    hparams = hparams_plugin_data(events, "_hparams_/session_start_info").session_start_info.hparams
+    assert (hparams["optimizer"].string_value, hparams["seed"].number_value) == ("sgd", 42)
+    assert hparams["lr"].number_value == 1e-3 and hparams["data.source"].string_value == "sample"
+    assert events.Scalars("hp/epochs")[-1].value == 2 and 0 < events.Scalars("hp/val_acc")[-1].value <= 1
+    assert {"test/predictions", "test/confusion_matrix"} <= set(events.Tags()["images"])
+    assert events.Images("test/confusion_matrix")[-1].width >= 400
+
+
+def test_run_dir_has_config_tree_and_result(training_run) -> None:
+    run_dir, stdout = training_run
+    tree = (run_dir / "config_tree.txt").read_text()
+    assert tree.startswith("config\n") and "├── optimizer" in tree and "lr: 0.001" in tree
+    assert "├── optimizer" in stdout
+    result = json.loads((run_dir / "result.json").read_text())
+    assert result["status"] == "ok" and result["epochs"] == 2 and result["optimized_metric"] == "val/acc"
+    assert set(result["metrics"]) >= {"train/loss", "val/acc", "test/acc"}

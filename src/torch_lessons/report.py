@@ -3,7 +3,8 @@
 from collections.abc import Mapping
 from typing import Any
 
-from omegaconf import DictConfig
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, OmegaConf
 
 
 def scalar_metrics(metrics: Mapping[str, Any]) -> dict[str, float]:
@@ -29,6 +30,10 @@ def format_test_line(metrics: Mapping[str, float]) -> str:
     return "Test: " + format_stage_metrics(metrics, "test")
 
 
+# Config keys run_hyperparameters already shows under a short name (lr, batch_size, max_epochs).
+SHOWN_AS_SHORT_NAMES = ("optimizer.lr", "data.batch_size", "trainer.max_epochs")
+
+
 def run_hyperparameters(cfg: DictConfig, choices: Mapping[str, str]) -> dict[str, Any]:
     """The knobs a sweep turns, as plain values TensorBoard's HParams tab can show."""
     params = {
@@ -41,4 +46,19 @@ def run_hyperparameters(cfg: DictConfig, choices: Mapping[str, str]) -> dict[str
         "max_epochs": cfg.trainer.get("max_epochs"),
         "seed": cfg.get("seed"),
     }
+    params.update(command_line_values(cfg))
     return {name: ("none" if value is None else value) for name, value in params.items()}
+
+
+def command_line_values(cfg: DictConfig) -> dict[str, Any]:
+    """Other plain values set on the command line (e.g. ``optimizer.weight_decay=0.1``), so that
+    whatever a sweep varies shows up in the HParams tab too; paths are left out."""
+    values = {}
+    for override in HydraConfig.get().overrides.task:
+        key = override.split("=", 1)[0].lstrip("+~")
+        if key.startswith("paths.") or "." not in key or key in SHOWN_AS_SHORT_NAMES:
+            continue
+        value = OmegaConf.select(cfg, key, default=None)
+        if isinstance(value, bool | int | float | str):
+            values[key] = value
+    return values

@@ -1,0 +1,100 @@
+"""Each run leaves ``result.json`` in its run dir: status, reason, final metrics, epochs, wall time.
+
+The sweep summary (summary.py) is built from these files rather than from logs. Under ``-m`` a failing
+job is recorded and the sweep goes on with the next one (Hydra's sweepers would otherwise stop the
+whole sweep, and skip its summary, on the first failure); a single run still ends with its error.
+"""
+
+import json
+import logging
+import math
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from lightning.fabric.utilities.rank_zero import rank_zero_only
+from omegaconf import DictConfig
+
+from torch_lessons.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+RESULT_FILE = "result.json"
+OPTIMIZATION_MODES = ("max", "min")
+Metrics = dict[str, float]
+
+
+def one_line_reason(error: Exception) -> str:
+    """The error's first line; configuration errors speak for themselves, others are named."""
+    lines = str(error).strip().splitlines()
+    message = lines[0] if lines else ""
+    if isinstance(error, ConfigError):
+        return message
+    return f"{type(error).__name__}: {message}" if message else type(error).__name__
+
+
+def optimized_value(cfg: DictConfig, metrics: Metrics) -> float:
+    """The value a sweeper optimizes; a name the run never logged is a configuration error."""
+    name = cfg.optimized_metric
+    if cfg.get("optimized_metric_mode") not in OPTIMIZATION_MODES:
+        raise ConfigError(
+            f"optimized_metric_mode={cfg.get('optimized_metric_mode')} is not one of: {', '.join(OPTIMIZATION_MODES)}"
+        )
+    if name not in metrics:
+        raise ConfigError(f"optimized_metric={name} is not logged by this run; logged: {', '.join(sorted(metrics))}")
+    return metrics[name]
+
+
+def write_result(output_dir: Path, result: dict[str, Any]) -> None:
+    """Written to a temporary name, then renamed, so a reader never sees half a file."""
+    output_dir.mkdir(parents=True, exist_ok=True)
+    partial = output_dir / f".{RESULT_FILE}.partial"
+    partial.write_text(json.dumps(result, indent=2, allow_nan=True) + "\n")
+    partial.replace(output_dir / RESULT_FILE)
+
+
+def run_and_record(cfg: DictConfig, train: Callable[[DictConfig], Metrics]) -> float | None:
+    """Runs ``train(cfg)``, records the outcome, and returns the optimized metric (None if failed).
+
+    A run whose optimized metric is NaN or infinite (a diverging lr) is recorded as failed too.
+    """
+    multirun = HydraConfig.get().mode == RunMode.MULTIRUN
+    started = time.perf_counter()
+    metrics: Metrics = {}
+    value = None
+    try:
+        metrics = train(cfg)
+        value = optimized_value(cfg, metrics)
+        status = "ok" if math.isfinite(value) else f"failed: diverged ({cfg.optimized_metric} = {value})"
+    except (SystemExit, KeyboardInterrupt) as error:  # Ctrl-C or SIGTERM (Lightning exits): stop the whole sweep
+        record(cfg, f"interrupted ({type(error).__name__})", metrics, started)
+        raise
+    except Exception as error:
+        status = f"failed: {one_line_reason(error)}"
+        if not multirun:
+            record(cfg, status, metrics, started)
+            raise
+        log.exception("Job failed; the sweep goes on")
+    record(cfg, status, metrics, started)
+    if status != "ok":
+        log.warning("Job %s", status)
+        return None
+    return value
+
+
+@rank_zero_only  # under DDP every rank runs the job; one writes its record
+def record(cfg: DictConfig, status: str, metrics: Metrics, started: float) -> None:
+    write_result(
+        Path(cfg.paths.output_dir),
+        {
+            "status": status,
+            "optimized_metric": cfg.get("optimized_metric"),
+            "optimized_metric_mode": cfg.get("optimized_metric_mode"),
+            "epochs": metrics.get("epochs"),
+            "wall_time_s": round(time.perf_counter() - started, 3),
+            "metrics": metrics,
+        },
+    )

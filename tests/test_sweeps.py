@@ -1,0 +1,186 @@
+"""Multiruns: failed jobs are recorded and the sweep goes on; the summary; parallel jobs; Optuna."""
+
+import csv
+import json
+import math
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from omegaconf import DictConfig, OmegaConf
+
+from conftest import PROJECT_ROOT
+from torch_lessons.errors import ConfigError
+from torch_lessons.job_record import run_and_record
+from torch_lessons.parallel_jobs import threads_per_job
+from torch_lessons.summary import main as summary_main
+from torch_lessons.summary import write_summary
+from torch_lessons.training import train
+
+
+def run_train(*overrides: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "train.py", *overrides],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def fake_job(sweep_dir: Path, name: str, overrides: list[str], result: dict | None) -> None:
+    job_dir = sweep_dir / name
+    (job_dir / ".hydra").mkdir(parents=True)
+    OmegaConf.save(OmegaConf.create(overrides), job_dir / ".hydra" / "overrides.yaml")
+    if result is not None:
+        (job_dir / "result.json").write_text(json.dumps(result))
+
+
+def result(status: str, val_acc: float) -> dict:
+    return {
+        "status": status,
+        "optimized_metric": "val/acc",
+        "optimized_metric_mode": "max",
+        "epochs": 3.0,
+        "wall_time_s": 1.5,
+        "metrics": {"val/acc": val_acc, "train/loss": 0.5, "test/acc": val_acc - 0.01, "epochs": 3.0},
+    }
+
+
+def test_summary_is_sorted_best_first_with_failures_last(tmp_path: Path) -> None:
+    fake_job(tmp_path, "0_optimizer=sgd", ["optimizer=sgd", "debug=limit"], result("ok", 0.61))
+    fake_job(tmp_path, "1_optimizer=adam", ["optimizer=adam", "debug=limit"], result("ok", 0.83))
+    fake_job(tmp_path, "2_optimizer=adamw", ["optimizer=adamw", "debug=limit"], result("failed: ValueError: boom", 0.9))
+    fake_job(tmp_path, "3_optimizer=sgd,lr=1", ["optimizer=sgd", "optimizer.lr=1", "debug=limit"], None)
+
+    text = write_summary(tmp_path)
+
+    table = [line for line in text.splitlines() if line.startswith("| ")]
+    assert table[0] == "| job | overrides | train/loss | val/acc | test/acc | epochs | wall time (s) | status |"
+    assert table[1] == "| --- | --- | --- | --- | --- | --- | --- | --- |"
+    jobs = [line.split(" | ")[0].removeprefix("| ") for line in table[2:]]
+    assert jobs == ["1_optimizer=adam", "0_optimizer=sgd", "2_optimizer=adamw", "3_optimizer=sgd,lr=1"]
+    assert table[2] == "| 1_optimizer=adam | optimizer=adam | 0.5 | 0.83 | 0.82 | 3 | 1.5 | ok |"
+    assert table[4].endswith("| failed: ValueError: boom |")
+    assert table[5].endswith("| not finished (no result.json) |")
+    assert "best first by val/acc (max)" in text and "Overrides shared by all jobs: debug=limit" in text
+    assert (tmp_path / "summary.md").read_text() == text
+    with open(tmp_path / "summary.csv", newline="") as file:
+        rows = list(csv.DictReader(file))
+    assert [row["job"] for row in rows] == jobs
+    assert rows[0]["overrides"] == "optimizer=adam debug=limit" and float(rows[0]["val/acc"]) == 0.83
+
+
+def test_summary_command_on_a_sweep_dir(tmp_path: Path, capsys) -> None:
+    fake_job(tmp_path, "0", ["optimizer=sgd"], result("ok", 0.5))
+    assert summary_main([str(tmp_path)]) == 0
+    assert "| 0 | optimizer=sgd |" in capsys.readouterr().out
+    assert summary_main([str(tmp_path / "0" / ".hydra")]) == 2
+    assert "holds no job dirs" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("n_jobs", "cores", "threads"), [(-1, 2, 1), (2, 8, 4), (1, 4, 4), (3, 2, 1), (-2, 8, 1), (-5, 8, 2)]
+)
+def test_parallel_jobs_share_the_cores(n_jobs: int, cores: int, threads: int) -> None:
+    assert threads_per_job(n_jobs, cores) == threads
+
+
+def test_single_run_failure_is_recorded_and_raised(compose_config) -> None:
+    cfg = compose_config("train", ["task=fruit_yield", "loss=cross_entropy"])
+    with pytest.raises(ConfigError):
+        run_and_record(cfg, train)
+    recorded = json.loads((Path(cfg.paths.output_dir) / "result.json").read_text())
+    assert recorded["status"] == "failed: loss=cross_entropy does not fit task=fruit_yield; losses that fit: mse"
+
+
+def test_optimized_metric_must_be_logged(compose_config) -> None:
+    cfg = compose_config("train", ["task=least_squares", "debug=fast_dev_run", "optimized_metric=val/acc"])
+    with pytest.raises(ConfigError, match=r"^optimized_metric=val/acc is not logged by this run; logged: .*val/loss"):
+        run_and_record(cfg, train)
+
+
+def test_multirun_goes_on_after_failed_jobs_and_summarizes(tmp_path: Path) -> None:
+    """Four jobs side by side under the joblib launcher: a good lr, a diverging lr, and a loss that
+    does not fit the task; the sweep finishes, and summary.md ranks the good job first."""
+    result = run_train(
+        "-m",
+        "hydra/launcher=joblib",
+        "hydra.launcher.n_jobs=2",
+        "task=least_squares",
+        "logger=none",
+        "loss=mse,cross_entropy",
+        "optimizer.lr=0.01,1e9",
+        f"paths.log_dir={tmp_path}",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    (sweep_dir,) = tmp_path.glob("multirun/*/*")
+    statuses = {}
+    for result_file in sweep_dir.glob("*/result.json"):
+        statuses[result_file.parent.name] = json.loads(result_file.read_text())["status"]
+    assert statuses == {
+        "0_logger=none,loss=mse,optimizer.lr=0.01,task=least_squares": "ok",
+        "1_logger=none,loss=mse,optimizer.lr=1000000000.0,task=least_squares": "failed: diverged (val/loss = nan)",
+        "2_logger=none,loss=cross_entropy,optimizer.lr=0.01,task=least_squares": (
+            "failed: loss=cross_entropy does not fit task=least_squares; losses that fit: mse"
+        ),
+        "3_logger=none,loss=cross_entropy,optimizer.lr=1000000000.0,task=least_squares": (
+            "failed: loss=cross_entropy does not fit task=least_squares; losses that fit: mse"
+        ),
+    }
+    summary = (sweep_dir / "summary.md").read_text()
+    assert summary in result.stdout
+    rows = [line for line in summary.splitlines() if line.startswith("| ")][2:]
+    assert rows[0].startswith("| 0_logger=none,loss=mse,optimizer.lr=0.01") and rows[0].endswith("| ok |")
+    threads = threads_per_job(2, os.cpu_count() or 1)
+    for log_file in sweep_dir.glob("*/train.log"):
+        assert f"(hydra.launcher.n_jobs=2): {threads} torch thread(s) per job" in log_file.read_text()
+
+
+def test_optuna_search_returns_val_acc_to_tpe(tmp_path: Path) -> None:
+    result = run_train(
+        "hparams_search=fashion_mnist_optuna",
+        "hydra.sweeper.n_trials=2",
+        "debug=fast_dev_run",
+        "logger=none",
+        "data.source=sample",
+        f"paths.log_dir={tmp_path}",
+        f"paths.data_dir={tmp_path / 'data'}",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    (sweep_dir,) = tmp_path.glob("multirun/*/*")
+    best = OmegaConf.load(sweep_dir / "optimization_results.yaml")
+    assert set(best.best_params) == {"optimizer.lr", "optimizer", "data.batch_size"}
+    values = []
+    for result_file in sorted(sweep_dir.glob("*/result.json")):
+        recorded = json.loads(result_file.read_text())
+        assert recorded["status"] == "ok" and recorded["optimized_metric"] == "val/acc"
+        values.append(recorded["metrics"]["val/acc"])
+    assert len(values) == 2 and math.isclose(best.best_value, max(values))
+    assert "best first by val/acc (max)" in (sweep_dir / "summary.md").read_text()
+
+
+def fails_with(error: BaseException) -> Callable[[DictConfig], dict[str, float]]:
+    def train_that_fails(cfg: DictConfig) -> dict[str, float]:
+        raise error
+
+    return train_that_fails
+
+
+def test_multirun_job_failure_is_recorded_not_raised(compose_config) -> None:
+    cfg = compose_config("train", ["task=least_squares", "hydra.mode=MULTIRUN"])
+    assert run_and_record(cfg, fails_with(RuntimeError("CUDA out of memory.\nTried to allocate"))) is None
+    recorded = json.loads((Path(cfg.paths.output_dir) / "result.json").read_text())
+    assert recorded["status"] == "failed: RuntimeError: CUDA out of memory."
+
+
+@pytest.mark.parametrize("interruption", [SystemExit(1), KeyboardInterrupt()])
+def test_interrupting_a_job_stops_the_sweep(compose_config, interruption: BaseException) -> None:
+    cfg = compose_config("train", ["task=least_squares", "hydra.mode=MULTIRUN"])
+    with pytest.raises(type(interruption)):
+        run_and_record(cfg, fails_with(interruption))
+    recorded = json.loads((Path(cfg.paths.output_dir) / "result.json").read_text())
+    assert recorded["status"] == f"interrupted ({type(interruption).__name__})"
