@@ -9,7 +9,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from torch_lessons.assembly import build_datamodule, build_module, build_trainer
 from torch_lessons.checkpoints import StoreRunInCheckpoint
-from torch_lessons.config_checks import check_config
+from torch_lessons.config_checks import check_config, check_net_fits_data
 from torch_lessons.fine_tuning import freeze_parameters, init_from_checkpoint
 from torch_lessons.report import format_test_line, run_hyperparameters, scalar_metrics
 
@@ -24,6 +24,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     choices = dict(HydraConfig.get().runtime.choices)
     datamodule = build_datamodule(cfg)
     module = build_module(cfg)
+    check_net_fits_data(cfg, module.net)
     if cfg.model.get("init_from"):
         init_from_checkpoint(module, cfg.model.init_from, cfg.task.name)
     freeze_parameters(module, cfg.model.get("freeze") or [])
