@@ -12,6 +12,7 @@ from torchvision.datasets import FashionMNIST
 from torchvision.transforms import ToTensor
 
 from torch_lessons.datamodules.fashion_mnist_source import ResolvedSource, resolve_source
+from torch_lessons.datamodules.idx_files import check_raw_files
 from torch_lessons.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,7 @@ class FashionMNISTDataModule(L.LightningDataModule):
         if self.datasets:
             return
         root = str(self.resolve(allow_download=False).root)
+        check_raw_files(Path(root) / "FashionMNIST" / "raw")
         train_and_val = FashionMNIST(root, train=True, download=False, transform=self.transform)
         self.datasets["test"] = FashionMNIST(root, train=False, download=False, transform=self.transform)
         if self.validate_on_test:
