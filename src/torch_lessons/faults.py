@@ -83,9 +83,13 @@ class CheckpointOnInterrupt(L.Callback):
             )
 
 
+# Overrides a resumed run must not repeat: it gets its own new run dir and its own ckpt_path.
+NOT_REPEATED = ("ckpt_path=", "hydra.run.dir=", "hydra.sweep.dir=", "paths.output_dir=")
+
+
 def resume_command(run_dir: Path) -> str:
     """``python train.py <the run's own overrides> ckpt_path=<run dir>``."""
     overrides: list[str] = []
     if HydraConfig.initialized():
-        overrides = [item for item in HydraConfig.get().overrides.task if not item.startswith("ckpt_path=")]
+        overrides = [item for item in HydraConfig.get().overrides.task if not item.startswith(NOT_REPEATED)]
     return shlex.join(["python", "train.py", *overrides, f"ckpt_path={run_dir}"])

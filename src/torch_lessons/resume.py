@@ -42,7 +42,9 @@ def checkpoint_file(value: str, log_dir: Path) -> Path:
 
 
 def completed_epochs(checkpoint: dict[str, Any]) -> int:
-    return int(checkpoint["loops"]["fit_loop"]["epoch_progress"]["current"]["completed"])
+    """Epochs whose training batches all ran. Lightning saves end-of-epoch checkpoints before it
+    counts the epoch as ``completed``, so ``processed`` is the count that matches the files."""
+    return int(checkpoint["loops"]["fit_loop"]["epoch_progress"]["current"]["processed"])
 
 
 def resolve_resume(cfg: DictConfig) -> tuple[str, dict[str, Any]] | None:
