@@ -11,7 +11,7 @@ from torch_lessons.training import train
 @pytest.mark.parametrize(
     "overrides",
     [
-        ["task=fashion_mnist", "debug=limit", "optimizer=adam"],
+        ["task=fashion_mnist", "debug=limit", "trainer.max_epochs=1", "optimizer=adam"],
         ["task=fruit_yield", "trainer.max_epochs=5", "optimizer=sgd", "optimizer.momentum=0.9"],
     ],
 )
