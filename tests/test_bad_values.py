@@ -1,6 +1,7 @@
 """Bad values and nets that do not fit the data are refused in one line, before any training."""
 
 import pytest
+from hydra.errors import HydraException
 
 from torch_lessons.errors import ConfigError
 from torch_lessons.training import train
@@ -57,3 +58,18 @@ def test_regression_net_with_wrong_input_width(compose_config) -> None:
         match=r"^model.layer_sizes=\[3, 2, 1\] does not take 1 input values per example \(data.num_inputs=1\)$",
     ):
         train(cfg)
+
+
+@pytest.mark.parametrize(
+    ("group", "listed"),
+    [
+        ("task", r"fashion_mnist.*fruit_yield.*least_squares"),
+        ("loss", r"cross_entropy.*kl_div.*mse.*multi_margin"),
+        ("model", r"linear.*mlp_1_2_1.*quickstart_mlp.*scalar"),
+        ("trainer", r"cpu.*ddp.*default.*gpu.*mps"),
+        ("hydra/launcher", r"basic.*local.*slurm"),
+    ],
+)
+def test_unknown_choice_lists_the_available_ones(compose_config, group: str, listed: str) -> None:
+    with pytest.raises(HydraException, match=rf"(?s)Could not find '{group}/typo'.*{listed}"):
+        compose_config("train", [f"{group}=typo"])

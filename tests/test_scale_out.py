@@ -44,6 +44,7 @@ def test_ddp_two_cpu_processes_sync_metrics_and_only_rank_zero_writes(tmp_path: 
     assert sorted(path.name for path in checkpoints.iterdir()) == ["epoch_001.ckpt", "last.ckpt"]
     last = torch.load(checkpoints / "last.ckpt", weights_only=True)
     assert last["global_step"] == 4, "each rank trains on its 3 of 5 rows: 2 batches of 2 per epoch, not 3"
+    assert sorted(last["state_dict"]) == ["net.bias", "net.weight"], "the plain module's weights, no DDP wrapper"
 
     data = OmegaConf.load(CONFIG_DIR / "data" / "fruit_yield.yaml")
     inputs, targets = torch.tensor(data.inputs, dtype=torch.float32), torch.tensor(data.targets, dtype=torch.float32)
