@@ -30,6 +30,18 @@ class SendSignalAt(L.Callback):
             os.kill(os.getpid(), self.signal)
 
 
+class SendSigintWhenTesting(L.Callback):
+    """Presses Ctrl+C once fitting is over and the best checkpoint is being tested; keeps the bytes
+    ``last.ckpt`` had at that moment in ``files_before_test``."""
+
+    files_before_test: dict[Path, bytes] = {}
+
+    def on_test_start(self, trainer, module) -> None:
+        last = Path(trainer.checkpoint_callback.dirpath) / "last.ckpt"
+        self.files_before_test[last] = last.read_bytes()
+        os.kill(os.getpid(), signal.SIGINT)
+
+
 def test_non_finite_loss_stops_with_step_value_and_cause(compose_config) -> None:
     """The issue's example: fruit_yield at lr 1 overflows in its second epoch; epoch 0's checkpoint stays."""
     cfg = compose_config("train", ["task=fruit_yield", "optimizer.lr=1", "logger=none"])
@@ -138,3 +150,18 @@ def test_sigterm_to_train_py_exits_cleanly(tmp_path: Path) -> None:
     (message,) = [line for line in stdout_path.read_text().splitlines() if line.startswith("Interrupted by SIGTERM")]
     assert message.endswith(f"ckpt_path={run_dir}")
     assert torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] > 0
+
+
+def test_interrupt_while_testing_leaves_last_checkpoint_alone(compose_config, capsys) -> None:
+    """During testing the module holds the best epoch's weights; they must not be saved as last.ckpt."""
+    probe = f"+callbacks.probe._target_={__name__}.SendSigintWhenTesting"
+    cfg = compose_config("train", ["task=least_squares", "trainer.max_epochs=3", "logger=none", probe])
+    last = Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt"
+    sigint_handler = signal.getsignal(signal.SIGINT)
+    try:
+        with pytest.raises(SystemExit):
+            train(cfg)
+    finally:
+        signal.signal(signal.SIGINT, sigint_handler)
+    assert last.read_bytes() == SendSigintWhenTesting.files_before_test[last]
+    assert "Interrupted by" not in capsys.readouterr().out

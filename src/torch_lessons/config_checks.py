@@ -70,12 +70,13 @@ def expected_outputs(cfg: DictConfig) -> tuple[int, str] | None:
     return None
 
 
-def input_width(net: nn.Module, cfg: DictConfig) -> int:
-    """The data's input width when the config states it, else what the net's first layer takes."""
+def input_width(net: nn.Module, cfg: DictConfig) -> int | None:
+    """The data's input width when the config states it, else what the net's first layer takes
+    (None for a net without ``in_features``, e.g. a convolutional one: then nothing is checked)."""
     if OmegaConf.select(cfg, "data.num_inputs") is not None:
         return int(cfg.data.num_inputs)
-    first_layer = next(module for module in net.modules() if hasattr(module, "in_features"))
-    return int(first_layer.in_features)
+    first_layer = next((module for module in net.modules() if hasattr(module, "in_features")), None)
+    return None if first_layer is None else int(first_layer.in_features)
 
 
 def model_setting(cfg: DictConfig) -> str:
@@ -90,6 +91,8 @@ def check_net_fits_data(cfg: DictConfig, net: nn.Module) -> None:
     so that e.g. a 5-way output layer for 10 classes fails here rather than inside the loss."""
     needed = expected_outputs(cfg)
     width = input_width(net, cfg)
+    if width is None:
+        return
     try:
         with torch.no_grad():
             outputs = net(torch.zeros(2, width))

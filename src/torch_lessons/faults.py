@@ -13,6 +13,7 @@ from typing import Any
 import lightning as L
 import torch
 from hydra.core.hydra_config import HydraConfig
+from lightning.pytorch.trainer.states import TrainerFn
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from torch_lessons.errors import TrainingFault
@@ -71,8 +72,8 @@ class CheckpointOnInterrupt(L.Callback):
             raise SIGTERMException()
 
     def on_exception(self, trainer: L.Trainer, module: L.LightningModule, exception: BaseException) -> None:
-        if not isinstance(exception, KeyboardInterrupt | SIGTERMException):
-            return
+        if not isinstance(exception, KeyboardInterrupt | SIGTERMException) or trainer.state.fn != TrainerFn.FITTING:
+            return  # while testing, the module holds the best epoch's weights: last.ckpt must not get them
         signal_name = "SIGINT" if isinstance(exception, KeyboardInterrupt) else "SIGTERM"
         trainer.save_checkpoint(self.path, weights_only=False)
         if trainer.is_global_zero:
