@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from conftest import PROJECT_ROOT
+from torch_lessons import checkpoint_io
 from torch_lessons.assembly import build_trainer
 from torch_lessons.checkpoint_io import AtomicCheckpointIO
 from torch_lessons.errors import TrainingFault, exit_on_config_error
@@ -84,6 +85,26 @@ def test_checkpoint_writes_are_atomic(tmp_path: Path, monkeypatch) -> None:
     assert [entry.name for entry in tmp_path.iterdir()] == ["last.ckpt"]
     plugin.save_checkpoint({"epoch": 2}, path)
     assert torch.load(path, weights_only=True) == {"epoch": 2}
+
+
+def test_a_kill_before_the_rename_leaves_the_previous_file(tmp_path: Path, monkeypatch) -> None:
+    """The new file is complete beside the target before the one step that replaces it."""
+    path = tmp_path / "last.ckpt"
+    plugin = AtomicCheckpointIO()
+    plugin.save_checkpoint({"epoch": 1}, path)
+    staged: list[Path] = []
+
+    def killed_before_rename(source, target) -> None:
+        staged.append(Path(source))
+        assert torch.load(source, weights_only=True) == {"epoch": 2}
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(checkpoint_io.os, "replace", killed_before_rename)
+    with pytest.raises(KeyboardInterrupt):
+        plugin.save_checkpoint({"epoch": 2}, path)
+    assert staged and staged[0].parent == tmp_path, "staged in the target's own dir, so the rename is atomic"
+    assert torch.load(path, weights_only=True) == {"epoch": 1}
+    assert [entry.name for entry in tmp_path.iterdir()] == ["last.ckpt"]
 
 
 @pytest.mark.parametrize("trainer", ["default", "cpu", "ddp"])

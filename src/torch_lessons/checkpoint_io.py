@@ -13,9 +13,11 @@ class AtomicCheckpointIO(TorchCheckpointIO):
     """Writes each checkpoint to a temporary file beside it, flushes it to disk, then renames it
     over the target with ``os.replace``.
 
-    Lightning's own writer opens the target and writes into it, so a kill during the write leaves a
-    truncated ``last.ckpt`` where the previous good one was. A rename within one directory is atomic
-    on POSIX and Windows: a reader sees the old file or the new one, never half of one.
+    Lightning's own writer (via fsspec) stages the file in the system temp dir and moves it into
+    place: a rename when that dir is on the same filesystem, but a copy into the target when it is
+    not (common on clusters with a node-local ``/tmp``), and a kill during that copy leaves a
+    truncated ``last.ckpt``. A rename within one directory is atomic on POSIX and Windows: a reader
+    sees the old file or the new one, never half of one.
     """
 
     def save_checkpoint(self, checkpoint: dict[str, Any], path: str | Path, storage_options: Any = None) -> None:
