@@ -125,3 +125,20 @@ def test_existing_run_dir_is_never_written_into(tmp_path: Path) -> None:
     ]
     assert [path.name for path in run_dir.iterdir()] == ["notes.txt"]
     assert (run_dir / "notes.txt").read_text() == "the user's own file"
+
+
+def test_existing_sweep_dir_is_never_written_into(tmp_path: Path) -> None:
+    (tmp_path / "0").mkdir()
+    result = subprocess.run(
+        [sys.executable, "train.py", "-m", "task=least_squares", "optimizer=sgd,adam", f"hydra.sweep.dir={tmp_path}"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"error: hydra.sweep.dir={tmp_path} already holds files (0); choose a new dir, or leave hydra.sweep.dir "
+        "unset for a fresh one"
+    ]
+    assert [path.name for path in tmp_path.iterdir()] == ["0"] and not any((tmp_path / "0").iterdir())

@@ -15,7 +15,8 @@ class RefuseExistingRunDir(Callback):
     checkpoints and event files with an earlier run's.
 
     Default run dirs carry microseconds and never exist yet; this guards the ones a user names. The
-    other ranks Lightning starts under DDP reuse rank 0's run dir on purpose and are let through.
+    other ranks of a DDP run (started by Lightning or by srun) share rank 0's run dir on purpose
+    and are let through.
     The check runs before torch is imported, so the answer is immediate.
     """
 
@@ -27,8 +28,12 @@ class RefuseExistingRunDir(Callback):
         refuse_if_used("hydra.sweep.dir", Path(config.hydra.sweep.dir))
 
 
+# Set for the ranks other than 0: by Lightning's DDP launcher, and by srun for each SLURM task.
+OTHER_RANK_VARIABLES = ("LOCAL_RANK", "SLURM_PROCID")
+
+
 def refuse_if_used(key: str, directory: Path, hint: str = "") -> None:
-    if os.environ.get("LOCAL_RANK", "0") != "0" or not directory.is_dir():
+    if any(os.environ.get(rank, "0") != "0" for rank in OTHER_RANK_VARIABLES) or not directory.is_dir():
         return
     entries = sorted(entry.name for entry in directory.iterdir())
     if entries:
