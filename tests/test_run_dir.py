@@ -1,0 +1,45 @@
+"""A run dir or sweep dir that already holds files is refused before Hydra writes anything into it."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import PROJECT_ROOT
+
+
+def test_existing_run_dir_is_never_written_into(tmp_path: Path) -> None:
+    """Checked by a Hydra callback before Hydra writes .hydra/ or train.log, and before torch loads."""
+    run_dir = tmp_path / "my_run"
+    run_dir.mkdir()
+    (run_dir / "notes.txt").write_text("the user's own file")
+    result = subprocess.run(
+        [sys.executable, "train.py", "task=least_squares", f"hydra.run.dir={run_dir}"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"error: hydra.run.dir={run_dir} already holds files (notes.txt); choose a new dir, or leave hydra.run.dir "
+        f"unset for a fresh one; to continue that run, pass ckpt_path={run_dir}"
+    ]
+    assert [path.name for path in run_dir.iterdir()] == ["notes.txt"]
+    assert (run_dir / "notes.txt").read_text() == "the user's own file"
+
+
+def test_existing_sweep_dir_is_never_written_into(tmp_path: Path) -> None:
+    (tmp_path / "0").mkdir()
+    result = subprocess.run(
+        [sys.executable, "train.py", "-m", "task=least_squares", "optimizer=sgd,adam", f"hydra.sweep.dir={tmp_path}"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"error: hydra.sweep.dir={tmp_path} already holds files (0); choose a new dir, or leave hydra.sweep.dir "
+        "unset for a fresh one"
+    ]
+    assert [path.name for path in tmp_path.iterdir()] == ["0"] and not any((tmp_path / "0").iterdir())
