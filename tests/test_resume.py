@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 import torch
+from test_faults import SendSignalAt
 
+from torch_lessons.datamodules.table import TableDataModule
 from torch_lessons.errors import ConfigError
 from torch_lessons.resume import latest_last_checkpoint
 from torch_lessons.training import train
@@ -101,3 +103,54 @@ def test_a_finished_run_asks_for_more_epochs(compose_config, finished_run: Path)
         r"raise trainer.max_epochs to train further$",
     ):
         train(cfg)
+
+
+class CountingLoader:
+    """A train loader with Lightning's stateful protocol: ``state_dict()`` says how many batches it
+    served this epoch; ``load_state_dict()`` records what a resumed run handed back."""
+
+    restored: list[dict] = []
+
+    def __init__(self, table) -> None:
+        self.batches = [table[start : start + 2] for start in range(0, len(table), 2)]
+        self.served = 0
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __iter__(self):
+        if self.served >= len(self.batches):  # a new epoch (Lightning may stop before exhausting us)
+            self.served = 0
+        for batch in self.batches[self.served :]:
+            self.served += 1
+            yield batch
+
+    def state_dict(self) -> dict:
+        return {"served": self.served}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.restored.append(state)
+        self.served = state["served"]
+
+
+class StatefulTable(TableDataModule):
+    def train_dataloader(self) -> CountingLoader:
+        return CountingLoader(self.table)
+
+
+def test_a_stateful_loader_gets_its_position_back(compose_config) -> None:
+    """Interrupted after step 4 (3 batches per epoch: one batch into epoch 1), the resumed run's loader
+    is handed the position Lightning saved, and the run still ends after 3 × 3 steps."""
+    interrupt = [f"+callbacks.signal._target_={SendSignalAt.__module__}.SendSignalAt", "+callbacks.signal.step=4"]
+    overrides = ["task=least_squares", f"data._target_={__name__}.StatefulTable", "trainer.max_epochs=3", "logger=none"]
+    interrupted = compose_config("train", [*overrides, *interrupt, "+callbacks.signal.signal_name=SIGTERM"])
+    with pytest.raises(SystemExit):
+        train(interrupted)
+    saved = torch.load(Path(interrupted.paths.output_dir) / "checkpoints" / "last.ckpt", weights_only=True)
+    (saved_state,) = saved["loops"]["fit_loop"]["state_dict"]["combined_loader"]
+    CountingLoader.restored.clear()
+    resumed = compose_config("train", [*overrides, f"ckpt_path={interrupted.paths.output_dir}"])
+    train(resumed)
+    assert CountingLoader.restored == [saved_state] and saved_state["served"] in (1, 2)
+    final = torch.load(Path(resumed.paths.output_dir) / "checkpoints" / "last.ckpt", weights_only=True)
+    assert (final["epoch"], final["global_step"]) == (2, 9)
