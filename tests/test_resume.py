@@ -85,10 +85,21 @@ def test_another_tasks_checkpoint_is_refused(compose_config, finished_run: Path)
         train(cfg)
 
 
-def test_another_models_checkpoint_is_refused(compose_config, finished_run: Path) -> None:
+def test_another_optimizers_checkpoint_is_refused(compose_config, finished_run: Path) -> None:
     cfg = compose_config(
-        "train", ["task=least_squares", "model=linear", "trainer.max_epochs=3", f"ckpt_path={finished_run}"]
+        "train", ["task=least_squares", "optimizer=sgd", "trainer.max_epochs=3", f"ckpt_path={finished_run}"]
     )
+    with pytest.raises(
+        ConfigError,
+        match=rf"^ckpt_path={finished_run} was trained with optimizer=adam, not optimizer=sgd; "
+        r"resume with optimizer=adam \(or start a new run from its weights with model.init_from\)$",
+    ):
+        train(cfg)
+
+
+def test_another_models_checkpoint_is_refused(compose_config, finished_run: Path) -> None:
+    overrides = ["task=least_squares", "model=linear", "optimizer=adam", "trainer.max_epochs=3"]
+    cfg = compose_config("train", [*overrides, f"ckpt_path={finished_run}"])
     with pytest.raises(ConfigError, match=r"its weights do not fit the configured model \(net.weight is not in"):
         train(cfg)
 

@@ -79,7 +79,7 @@ class CheckpointOnInterrupt(L.Callback):
         if trainer.is_global_zero:
             print(
                 f"Interrupted by {signal_name} at epoch {trainer.current_epoch}, step {trainer.global_step}; "
-                f"saved {self.path}. Resume with: {resume_command(self.path.parent.parent)}",
+                f"saved {self.path}. Resume with: {resume_command(self.path)}",
                 flush=True,
             )
 
@@ -88,9 +88,12 @@ class CheckpointOnInterrupt(L.Callback):
 NOT_REPEATED = ("ckpt_path=", "hydra.run.dir=", "hydra.sweep.dir=", "paths.output_dir=")
 
 
-def resume_command(run_dir: Path) -> str:
-    """``python train.py <the run's own overrides> ckpt_path=<run dir>``."""
+def resume_command(checkpoint: Path) -> str:
+    """``python train.py <the run's own overrides> ckpt_path=<run dir>`` (or the file itself when
+    it is not a run dir's ``checkpoints/last.ckpt``)."""
     overrides: list[str] = []
     if HydraConfig.initialized():
         overrides = [item for item in HydraConfig.get().overrides.task if not item.startswith(NOT_REPEATED)]
-    return shlex.join(["python", "train.py", *overrides, f"ckpt_path={run_dir}"])
+    in_run_dir = checkpoint.name == "last.ckpt" and checkpoint.parent.name == "checkpoints"
+    target = checkpoint.parent.parent if in_run_dir else checkpoint
+    return shlex.join(["python", "train.py", *overrides, f"ckpt_path={target}"])

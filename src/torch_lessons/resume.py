@@ -11,9 +11,10 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
-from torch_lessons.checkpoints import check_same_task, load_checkpoint
+from torch_lessons.checkpoints import RUN_KEY, check_same_task, load_checkpoint
 from torch_lessons.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -47,11 +48,22 @@ def completed_epochs(checkpoint: dict[str, Any]) -> int:
     return int(checkpoint["loops"]["fit_loop"]["epoch_progress"]["current"]["processed"])
 
 
+def check_same_optimizer(checkpoint: dict[str, Any], value: str) -> None:
+    """Another optimizer's saved state would fail deep inside ``load_state_dict`` or the first step."""
+    trained = checkpoint.get(RUN_KEY, {}).get("choices", {}).get("optimizer")
+    chosen = HydraConfig.get().runtime.choices.get("optimizer")
+    if trained is not None and trained != chosen:
+        raise ConfigError(
+            f"ckpt_path={value} was trained with optimizer={trained}, not optimizer={chosen}; resume with "
+            f"optimizer={trained} (or start a new run from its weights with model.init_from)"
+        )
+
+
 def resolve_resume(cfg: DictConfig) -> tuple[str, dict[str, Any]] | None:
     """The checkpoint file to resume from and its contents, or None for a fresh run.
 
-    Refuses, in one line, a missing or unreadable file, another task's checkpoint and one that
-    already reached ``trainer.max_epochs`` (Lightning would silently train nothing).
+    Refuses, in one line, a missing or unreadable file, another task's or optimizer's checkpoint
+    and one that already reached ``trainer.max_epochs`` (Lightning would silently train nothing).
     """
     value = cfg.get("ckpt_path")
     if value is None:
@@ -59,6 +71,7 @@ def resolve_resume(cfg: DictConfig) -> tuple[str, dict[str, Any]] | None:
     path = checkpoint_file(str(value), Path(cfg.paths.log_dir))
     checkpoint = load_checkpoint(path)
     check_same_task(checkpoint, cfg.task.name, value)
+    check_same_optimizer(checkpoint, value)
     if "loops" not in checkpoint:
         raise ConfigError(f"ckpt_path={value}: {path} holds weights only, no training state to resume")
     done, max_epochs = completed_epochs(checkpoint), cfg.trainer.get("max_epochs")
