@@ -8,10 +8,11 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig, OmegaConf
 
 from torch_lessons.assembly import build_datamodule, build_module, build_trainer
-from torch_lessons.checkpoints import StoreRunInCheckpoint
-from torch_lessons.config_checks import check_config
+from torch_lessons.checkpoints import StoreRunInCheckpoint, check_weights_fit
+from torch_lessons.config_checks import check_config, check_net_fits_data
 from torch_lessons.fine_tuning import freeze_parameters, init_from_checkpoint
 from torch_lessons.report import format_test_line, run_hyperparameters, scalar_metrics
+from torch_lessons.resume import resolve_resume
 
 log = logging.getLogger(__name__)
 
@@ -19,11 +20,16 @@ log = logging.getLogger(__name__)
 def train(cfg: DictConfig) -> dict[str, float]:
     """Fits the composed experiment and returns its final train/val/test metrics."""
     check_config(cfg)
+    resume_path, resume_checkpoint = resolve_resume(cfg) or (None, None)
     if cfg.get("seed") is not None:
         L.seed_everything(cfg.seed, workers=True)
     choices = dict(HydraConfig.get().runtime.choices)
     datamodule = build_datamodule(cfg)
     module = build_module(cfg)
+    check_net_fits_data(cfg, module.net)
+    if resume_checkpoint is not None:
+        check_weights_fit(module, resume_checkpoint, cfg.ckpt_path)
+        del resume_checkpoint  # Lightning reads the file again in fit(); do not hold it twice
     if cfg.model.get("init_from"):
         init_from_checkpoint(module, cfg.model.init_from, cfg.task.name)
     freeze_parameters(module, cfg.model.get("freeze") or [])
@@ -32,7 +38,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     if trainer.is_global_zero:
         log.info("Run dir: %s", cfg.paths.output_dir)
 
-    trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    trainer.fit(module, datamodule=datamodule, ckpt_path=resume_path)
     metrics = scalar_metrics(trainer.callback_metrics)
     metrics["epochs"] = float(trainer.current_epoch)  # epochs run; recorded in result.json and HParams
 

@@ -11,6 +11,7 @@ from torchvision.datasets import FashionMNIST
 from torchvision.transforms import ToTensor
 
 from torch_lessons.datamodules.fashion_mnist_source import ResolvedSource, resolve_source
+from torch_lessons.datamodules.idx_files import check_raw_files
 from torch_lessons.datamodules.in_memory import InMemoryBatches, InMemoryDataModule, resolve_shuffle_seed
 from torch_lessons.errors import ConfigError
 
@@ -94,6 +95,7 @@ class FashionMNISTDataModule(InMemoryDataModule):
         if self.splits:
             return
         root = str(self.resolve(allow_download=False).root)
+        check_raw_files(Path(root) / "FashionMNIST" / "raw")
         train_file = FashionMNIST(root, train=True, download=False, transform=self.transform)
         test_file = FashionMNIST(root, train=False, download=False, transform=self.transform)
         all_test_rows = list(range(len(test_file)))

@@ -1,0 +1,84 @@
+"""``ckpt_path``: which checkpoint a run continues from, checked before anything is built.
+
+``ckpt_path=last`` is the newest ``checkpoints/last.ckpt`` under ``paths.log_dir`` (the latest run),
+``ckpt_path=<run dir>`` that run's ``checkpoints/last.ckpt``, anything else a checkpoint file.
+Lightning then restores weights, optimizer state, epoch and step counters, callbacks and any
+data loader that has ``state_dict()``/``load_state_dict()``. The new run writes into its own new
+run dir; the old run's files are only read.
+"""
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig
+
+from torch_lessons.checkpoints import RUN_KEY, check_same_task, load_checkpoint
+from torch_lessons.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+LAST = "checkpoints/last.ckpt"
+
+
+def latest_last_checkpoint(log_dir: Path) -> Path | None:
+    """The most recently written ``checkpoints/last.ckpt`` of any run or sweep job below ``log_dir``."""
+    candidates = [path for path in log_dir.rglob("last.ckpt") if path.parent.name == "checkpoints"]
+    return max(candidates, key=lambda path: path.stat().st_mtime, default=None)
+
+
+def checkpoint_file(value: str, log_dir: Path) -> Path:
+    if value == "last":
+        found = latest_last_checkpoint(log_dir)
+        if found is None:
+            raise ConfigError(f"ckpt_path=last: no run below paths.log_dir={log_dir} has a {LAST} to resume")
+        return found
+    path = Path(value)
+    if path.is_dir():
+        if not (path / LAST).is_file():
+            raise ConfigError(f"ckpt_path={value}: this directory has no {LAST}; give a run dir or a .ckpt file")
+        return path / LAST
+    return path
+
+
+def completed_epochs(checkpoint: dict[str, Any]) -> int:
+    """Epochs whose training batches all ran. Lightning saves end-of-epoch checkpoints before it
+    counts the epoch as ``completed``, so ``processed`` is the count that matches the files."""
+    return int(checkpoint["loops"]["fit_loop"]["epoch_progress"]["current"]["processed"])
+
+
+def check_same_optimizer(checkpoint: dict[str, Any], value: str) -> None:
+    """Another optimizer's saved state would fail deep inside ``load_state_dict`` or the first step."""
+    trained = checkpoint.get(RUN_KEY, {}).get("choices", {}).get("optimizer")
+    chosen = HydraConfig.get().runtime.choices.get("optimizer")
+    if trained is not None and trained != chosen:
+        raise ConfigError(
+            f"ckpt_path={value} was trained with optimizer={trained}, not optimizer={chosen}; resume with "
+            f"optimizer={trained} (or start a new run from its weights with model.init_from)"
+        )
+
+
+def resolve_resume(cfg: DictConfig) -> tuple[str, dict[str, Any]] | None:
+    """The checkpoint file to resume from and its contents, or None for a fresh run.
+
+    Refuses, in one line, a missing or unreadable file, another task's or optimizer's checkpoint
+    and one that already reached ``trainer.max_epochs`` (Lightning would silently train nothing).
+    """
+    value = cfg.get("ckpt_path")
+    if value is None:
+        return None
+    path = checkpoint_file(str(value), Path(cfg.paths.log_dir))
+    checkpoint = load_checkpoint(path)
+    check_same_task(checkpoint, cfg.task.name, value)
+    check_same_optimizer(checkpoint, value)
+    if "loops" not in checkpoint:
+        raise ConfigError(f"ckpt_path={value}: {path} holds weights only, no training state to resume")
+    done, max_epochs = completed_epochs(checkpoint), cfg.trainer.get("max_epochs")
+    if max_epochs not in (None, -1) and done >= max_epochs:
+        raise ConfigError(
+            f"ckpt_path={value}: the run already trained {done} epochs, trainer.max_epochs={max_epochs}; "
+            f"raise trainer.max_epochs to train further"
+        )
+    log.info("Resuming from %s (%d epochs done)", path, done)
+    return str(path), checkpoint

@@ -1,0 +1,75 @@
+"""Bad values and nets that do not fit the data are refused in one line, before any training."""
+
+import pytest
+from hydra.errors import HydraException
+
+from torch_lessons.errors import ConfigError
+from torch_lessons.training import train
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["optimizer.lr=0"], "optimizer.lr=0: must be a number > 0"),
+        (["optimizer.lr=-0.5"], "optimizer.lr=-0.5: must be a number > 0"),
+        (["data.batch_size=0"], "data.batch_size=0: must be an integer ≥ 1"),
+        (["data.batch_size=2.5"], "data.batch_size=2.5: must be an integer ≥ 1"),
+        (["trainer.max_epochs=0"], r"trainer.max_epochs=0: must be an integer ≥ 1 \(-1: no limit\)"),
+        (["data.val_fraction=1.0"], "data.val_fraction=1.0: must be a number strictly between 0 and 1"),
+        (["data.val_fraction=0"], "data.val_fraction=0: must be a number strictly between 0 and 1"),
+        (["data.num_workers=-1"], "data.num_workers=-1: must be an integer ≥ 0"),
+    ],
+)
+def test_bad_value_names_key_value_and_what_is_allowed(compose_config, overrides, message: str) -> None:
+    cfg = compose_config("train", ["debug=fast_dev_run", *overrides])
+    with pytest.raises(ConfigError, match=f"^{message}$"):
+        train(cfg)
+
+
+def test_least_squares_batch_size_is_checked_too(compose_config) -> None:
+    cfg = compose_config("train", ["task=least_squares", "data.batch_size=-3"])
+    with pytest.raises(ConfigError, match="^data.batch_size=-3: must be an integer ≥ 1$"):
+        train(cfg)
+
+
+def test_classifier_with_too_few_outputs(compose_config) -> None:
+    cfg = compose_config("train", ["debug=fast_dev_run", "model.layer_sizes=[784,64,5]"])
+    with pytest.raises(
+        ConfigError,
+        match=r"^model.layer_sizes=\[784, 64, 5\] outputs 5 values per example, but task=fashion_mnist needs 10 "
+        r"\(data.num_classes=10\)$",
+    ):
+        train(cfg)
+
+
+def test_regression_net_with_wrong_output_width(compose_config) -> None:
+    cfg = compose_config("train", ["task=fruit_yield", "debug=fast_dev_run", "model.out_features=3"])
+    with pytest.raises(
+        ConfigError,
+        match=r"^model=linear outputs 3 values per example, but task=fruit_yield needs 2 \(data.num_outputs=2\)$",
+    ):
+        train(cfg)
+
+
+def test_regression_net_with_wrong_input_width(compose_config) -> None:
+    cfg = compose_config("train", ["task=least_squares", "model=mlp_1_2_1", "model.layer_sizes=[3,2,1]"])
+    with pytest.raises(
+        ConfigError,
+        match=r"^model.layer_sizes=\[3, 2, 1\] does not take 1 input values per example \(data.num_inputs=1\)$",
+    ):
+        train(cfg)
+
+
+@pytest.mark.parametrize(
+    ("group", "listed"),
+    [
+        ("task", r"fashion_mnist.*fruit_yield.*least_squares"),
+        ("loss", r"cross_entropy.*kl_div.*mse.*multi_margin"),
+        ("model", r"linear.*mlp_1_2_1.*quickstart_mlp.*scalar"),
+        ("trainer", r"cpu.*ddp.*default.*gpu.*mps"),
+        ("hydra/launcher", r"basic.*local.*slurm"),
+    ],
+)
+def test_unknown_choice_lists_the_available_ones(compose_config, group: str, listed: str) -> None:
+    with pytest.raises(HydraException, match=rf"(?s)Could not find '{group}/typo'.*{listed}"):
+        compose_config("train", [f"{group}=typo"])

@@ -1,0 +1,167 @@
+"""``ckpt_path=last|<run dir>|<file>`` continues a run in a new run dir; bad ones are refused before training."""
+
+import csv
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+from test_faults import SendSignalAt
+
+from torch_lessons.datamodules.table import TableDataModule
+from torch_lessons.errors import ConfigError
+from torch_lessons.resume import latest_last_checkpoint
+from torch_lessons.training import train
+
+
+def file_digests(directory: Path) -> dict[str, str]:
+    return {
+        str(path.relative_to(directory)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(directory.rglob("*"))
+        if path.is_file()
+    }
+
+
+@pytest.fixture
+def finished_run(compose_config) -> Path:
+    """Two epochs of least_squares with Adam (3 steps per epoch); returns its run dir."""
+    cfg = compose_config("train", ["task=least_squares", "optimizer=adam", "trainer.max_epochs=2", "logger=csv"])
+    train(cfg)
+    return Path(cfg.paths.output_dir)
+
+
+@pytest.mark.parametrize("form", ["run_dir", "file", "last"])
+def test_resume_continues_epochs_and_optimizer_state(compose_config, finished_run: Path, form: str) -> None:
+    before = file_digests(finished_run)
+    value = {"run_dir": finished_run, "file": finished_run / "checkpoints" / "last.ckpt", "last": "last"}[form]
+    overrides = ["task=least_squares", "optimizer=adam", "trainer.max_epochs=3", "logger=csv", f"ckpt_path={value}"]
+    if form == "last":
+        overrides.append(f"paths.log_dir={finished_run.parent}")  # the fixture's runs live there
+    cfg = compose_config("train", overrides)
+    train(cfg)
+    resumed = torch.load(Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt", weights_only=True)
+    assert (resumed["epoch"], resumed["global_step"]) == (2, 9)
+    ((adam_state),) = resumed["optimizer_states"][0]["state"].values()
+    assert int(adam_state["step"]) == 9, "Adam's step count (and moments) continue from the checkpoint"
+    with (Path(cfg.paths.output_dir) / "csv" / "metrics.csv").open() as metrics_file:
+        trained_epochs = [row["epoch"] for row in csv.DictReader(metrics_file) if row["train/loss"]]
+    assert trained_epochs == ["2"], "only epoch 2 is trained in the new run"
+    assert file_digests(finished_run) == before, "the resumed run's dir is only read"
+
+
+def test_last_is_the_newest_run(tmp_path: Path, finished_run: Path) -> None:
+    older, newer = tmp_path / "logs/runs/a/checkpoints", tmp_path / "logs/multirun/b/0/checkpoints"
+    for directory, mtime in ((older, 1_000_000), (newer, 2_000_000)):
+        directory.mkdir(parents=True)
+        shutil.copy(finished_run / "checkpoints" / "last.ckpt", directory / "last.ckpt")
+        os.utime(directory / "last.ckpt", (mtime, mtime))
+    assert latest_last_checkpoint(tmp_path / "logs") == newer / "last.ckpt"
+
+
+@pytest.mark.parametrize(
+    ("ckpt_path", "message"),
+    [
+        ("{tmp}/missing.ckpt", r"^ckpt_path={tmp}/missing.ckpt: no such file$"),
+        ("{tmp}", r"^ckpt_path={tmp}: this directory has no checkpoints/last.ckpt; give a run dir or a .ckpt file$"),
+        ("{tmp}/corrupt.ckpt", r"^ckpt_path={tmp}/corrupt.ckpt: not a readable checkpoint \("),
+        ("last", r"^ckpt_path=last: no run below paths.log_dir=.* has a checkpoints/last.ckpt to resume$"),
+    ],
+)
+def test_bad_ckpt_path_is_refused_before_training(compose_config, tmp_path: Path, ckpt_path: str, message: str):
+    (tmp_path / "corrupt.ckpt").write_bytes(b"\x80\x02 truncated")
+    cfg = compose_config("train", ["task=least_squares", f"ckpt_path={ckpt_path.format(tmp=tmp_path)}"])
+    with pytest.raises(ConfigError, match=message.format(tmp=tmp_path)):
+        train(cfg)
+    assert not Path(cfg.paths.output_dir).exists(), "nothing was built or written"
+
+
+def test_another_tasks_checkpoint_is_refused(compose_config, finished_run: Path) -> None:
+    cfg = compose_config("train", ["task=fruit_yield", f"ckpt_path={finished_run}"])
+    with pytest.raises(
+        ConfigError, match=rf"^ckpt_path={finished_run} was trained with task=least_squares, not task=fruit_yield; "
+    ):
+        train(cfg)
+
+
+def test_another_optimizers_checkpoint_is_refused(compose_config, finished_run: Path) -> None:
+    cfg = compose_config(
+        "train", ["task=least_squares", "optimizer=sgd", "trainer.max_epochs=3", f"ckpt_path={finished_run}"]
+    )
+    with pytest.raises(
+        ConfigError,
+        match=rf"^ckpt_path={finished_run} was trained with optimizer=adam, not optimizer=sgd; "
+        r"resume with optimizer=adam \(or start a new run from its weights with model.init_from\)$",
+    ):
+        train(cfg)
+
+
+def test_another_models_checkpoint_is_refused(compose_config, finished_run: Path) -> None:
+    overrides = ["task=least_squares", "model=linear", "optimizer=adam", "trainer.max_epochs=3"]
+    cfg = compose_config("train", [*overrides, f"ckpt_path={finished_run}"])
+    with pytest.raises(ConfigError, match=r"its weights do not fit the configured model \(net.weight is not in"):
+        train(cfg)
+
+
+def test_a_finished_run_asks_for_more_epochs(compose_config, finished_run: Path) -> None:
+    cfg = compose_config(
+        "train", ["task=least_squares", "optimizer=adam", "trainer.max_epochs=2", f"ckpt_path={finished_run}"]
+    )
+    with pytest.raises(
+        ConfigError,
+        match=rf"^ckpt_path={finished_run}: the run already trained 2 epochs, trainer.max_epochs=2; "
+        r"raise trainer.max_epochs to train further$",
+    ):
+        train(cfg)
+
+
+class CountingLoader:
+    """A train loader with Lightning's stateful protocol: ``state_dict()`` says how many batches it
+    served this epoch; ``load_state_dict()`` records what a resumed run handed back."""
+
+    restored: list[dict] = []
+
+    def __init__(self, table) -> None:
+        self.batches = [table[start : start + 2] for start in range(0, len(table), 2)]
+        self.served = 0
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __iter__(self):
+        if self.served >= len(self.batches):  # a new epoch (Lightning may stop before exhausting us)
+            self.served = 0
+        for batch in self.batches[self.served :]:
+            self.served += 1
+            yield batch
+
+    def state_dict(self) -> dict:
+        return {"served": self.served}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.restored.append(state)
+        self.served = state["served"]
+
+
+class StatefulTable(TableDataModule):
+    def train_dataloader(self) -> CountingLoader:
+        return CountingLoader(self.table)
+
+
+def test_a_stateful_loader_gets_its_position_back(compose_config) -> None:
+    """Interrupted after step 4 (3 batches per epoch: one batch into epoch 1), the resumed run's loader
+    is handed the position Lightning saved, and the run still ends after 3 × 3 steps."""
+    interrupt = [f"+callbacks.signal._target_={SendSignalAt.__module__}.SendSignalAt", "+callbacks.signal.step=4"]
+    overrides = ["task=least_squares", f"data._target_={__name__}.StatefulTable", "trainer.max_epochs=3", "logger=none"]
+    interrupted = compose_config("train", [*overrides, *interrupt, "+callbacks.signal.signal_name=SIGTERM"])
+    with pytest.raises(SystemExit):
+        train(interrupted)
+    saved = torch.load(Path(interrupted.paths.output_dir) / "checkpoints" / "last.ckpt", weights_only=True)
+    (saved_state,) = saved["loops"]["fit_loop"]["state_dict"]["combined_loader"]
+    CountingLoader.restored.clear()
+    resumed = compose_config("train", [*overrides, f"ckpt_path={interrupted.paths.output_dir}"])
+    train(resumed)
+    assert CountingLoader.restored == [saved_state] and saved_state["served"] in (1, 2)
+    final = torch.load(Path(resumed.paths.output_dir) / "checkpoints" / "last.ckpt", weights_only=True)
+    assert (final["epoch"], final["global_step"]) == (2, 9)
