@@ -25,7 +25,7 @@ def setup_full_set(data_dir: Path) -> None:
 def test_intact_files_pass(full_raw_dir: Path, tmp_path: Path) -> None:
     datamodule = FashionMNISTDataModule(str(tmp_path), source="full")
     datamodule.setup("fit")
-    assert datamodule.resolved.source == "full" and len(datamodule.datasets["test"]) == 2000
+    assert datamodule.resolved.source == "full" and len(datamodule.splits["test"][1]) == 2000
 
 
 def test_truncated_file_names_the_file_and_sizes(full_raw_dir: Path, tmp_path: Path) -> None:

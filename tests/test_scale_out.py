@@ -65,8 +65,10 @@ def test_ddp_two_cpu_processes_sync_metrics_and_only_rank_zero_writes(tmp_path: 
         ".hydra/overrides.yaml",
         "checkpoints/epoch_001.ckpt",
         "checkpoints/last.ckpt",
+        "config_tree.txt",
         "csv/hparams.yaml",
         "csv/metrics.csv",
+        "result.json",
         "train.log",
         "train_ddp_process_1.log",  # rank 1's own Hydra log, named by Lightning's launcher
     ]
@@ -88,7 +90,8 @@ def test_submitit_local_runs_a_sweep_as_separate_jobs(tmp_path: Path) -> None:
     assert len(list((sweep_dir / ".submitit").glob("*/*_result.pkl"))) == 2, "two submitit jobs ran"
     optimizers = []
     for job in ("0", "1"):
-        checkpoint = torch.load(sweep_dir / job / "checkpoints" / "last.ckpt", weights_only=True)
+        (job_dir,) = sweep_dir.glob(f"{job}_*")  # e.g. 0_optimizer=sgd,...
+        checkpoint = torch.load(job_dir / "checkpoints" / "last.ckpt", weights_only=True)
         assert checkpoint["epoch"] == 0
         optimizers.append(checkpoint["lesson_run"]["choices"]["optimizer"])
     assert optimizers == ["sgd", "adam"]

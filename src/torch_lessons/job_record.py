@@ -18,7 +18,7 @@ from hydra.types import RunMode
 from lightning.fabric.utilities.rank_zero import rank_zero_only
 from omegaconf import DictConfig
 
-from torch_lessons.errors import ConfigError
+from torch_lessons.errors import ConfigError, TrainingFault
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ def one_line_reason(error: Exception) -> str:
     """The error's first line; configuration errors speak for themselves, others are named."""
     lines = str(error).strip().splitlines()
     message = lines[0] if lines else ""
-    if isinstance(error, ConfigError):
+    if isinstance(error, ConfigError | TrainingFault):
         return message
     return f"{type(error).__name__}: {message}" if message else type(error).__name__
 
