@@ -29,7 +29,8 @@ class LessonModule(L.LightningModule):
         self.loss = loss
         self.optimizer_factory = optimizer
         for stage in STAGES:
-            setattr(self, f"{stage}_loss", MeanMetric())
+            # nan_strategy="disable": no per-step device sync to look for NaNs; a NaN loss shows as NaN
+            setattr(self, f"{stage}_loss", MeanMetric(nan_strategy="disable"))
             setattr(self, f"{stage}_metrics", self.make_metrics().clone(prefix=f"{stage}/"))
 
     def make_metrics(self) -> MetricCollection:
