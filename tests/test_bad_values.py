@@ -32,32 +32,28 @@ def test_least_squares_batch_size_is_checked_too(compose_config) -> None:
         train(cfg)
 
 
-def test_classifier_with_too_few_outputs(compose_config) -> None:
-    cfg = compose_config("train", ["debug=fast_dev_run", "model.layer_sizes=[784,64,5]"])
-    with pytest.raises(
-        ConfigError,
-        match=r"^model.layer_sizes=\[784, 64, 5\] outputs 5 values per example, but task=fashion_mnist needs 10 "
-        r"\(data.num_classes=10\)$",
-    ):
-        train(cfg)
-
-
-def test_regression_net_with_wrong_output_width(compose_config) -> None:
-    cfg = compose_config("train", ["task=fruit_yield", "debug=fast_dev_run", "model.out_features=3"])
-    with pytest.raises(
-        ConfigError,
-        match=r"^model=linear outputs 3 values per example, but task=fruit_yield needs 2 \(data.num_outputs=2\)$",
-    ):
-        train(cfg)
-
-
-def test_regression_net_with_wrong_input_width(compose_config) -> None:
-    cfg = compose_config("train", ["task=least_squares", "model=mlp_1_2_1", "model.layer_sizes=[3,2,1]"])
-    with pytest.raises(
-        ConfigError,
-        match=r"^model.layer_sizes=\[3, 2, 1\] does not take 1 input values per example \(data.num_inputs=1\)$",
-    ):
-        train(cfg)
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (
+            ["debug=fast_dev_run", "model.layer_sizes=[784,64,5]"],
+            r"^model.layer_sizes=\[784, 64, 5\] outputs 5 values per example, but task=fashion_mnist needs 10 "
+            r"\(data.num_classes=10\)$",
+        ),
+        (
+            ["task=fruit_yield", "debug=fast_dev_run", "model.out_features=3"],
+            r"^model=linear outputs 3 values per example, but task=fruit_yield needs 2 \(data.num_outputs=2\)$",
+        ),
+        (
+            ["task=least_squares", "model=mlp_1_2_1", "model.layer_sizes=[3,2,1]"],
+            r"^model.layer_sizes=\[3, 2, 1\] does not take 1 input values per example \(data.num_inputs=1\)$",
+        ),
+    ],
+    ids=["classifier outputs", "regression outputs", "regression inputs"],
+)
+def test_net_width_that_does_not_fit_the_data(compose_config, overrides: list[str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        train(compose_config("train", overrides))
 
 
 @pytest.mark.parametrize(

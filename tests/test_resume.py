@@ -84,18 +84,6 @@ def test_another_tasks_checkpoint_is_refused(compose_config, finished_run: Path)
         train(cfg)
 
 
-def test_another_optimizers_checkpoint_is_refused(compose_config, finished_run: Path) -> None:
-    cfg = compose_config(
-        "train", ["task=least_squares", "optimizer=sgd", "trainer.max_epochs=3", f"ckpt_path={finished_run}"]
-    )
-    with pytest.raises(
-        ConfigError,
-        match=rf"^ckpt_path={finished_run} was trained with optimizer=adam, not optimizer=sgd; "
-        r"resume with optimizer=adam \(or start a new run from its weights with model.init_from\)$",
-    ):
-        train(cfg)
-
-
 def test_another_models_checkpoint_is_refused(compose_config, finished_run: Path) -> None:
     overrides = ["task=least_squares", "model=linear", "optimizer=adam", "trainer.max_epochs=3"]
     cfg = compose_config("train", [*overrides, f"ckpt_path={finished_run}"])
@@ -103,15 +91,26 @@ def test_another_models_checkpoint_is_refused(compose_config, finished_run: Path
         train(cfg)
 
 
-def test_a_finished_run_asks_for_more_epochs(compose_config, finished_run: Path) -> None:
-    cfg = compose_config(
-        "train", ["task=least_squares", "optimizer=adam", "trainer.max_epochs=2", f"ckpt_path={finished_run}"]
-    )
-    with pytest.raises(
-        ConfigError,
-        match=rf"^ckpt_path={finished_run}: the run already trained 2 epochs, trainer.max_epochs=2; "
-        r"raise trainer.max_epochs to train further$",
-    ):
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (
+            ["optimizer=sgd", "trainer.max_epochs=3"],
+            " was trained with optimizer=adam, not optimizer=sgd; "
+            r"resume with optimizer=adam \(or start a new run from its weights with model.init_from\)$",
+        ),
+        (
+            ["optimizer=adam", "trainer.max_epochs=2"],
+            r": the run already trained 2 epochs, trainer.max_epochs=2; raise trainer.max_epochs to train further$",
+        ),
+    ],
+    ids=["another optimizer", "already finished"],
+)
+def test_resume_that_cannot_continue_is_refused(
+    compose_config, finished_run: Path, overrides: list[str], message: str
+) -> None:
+    cfg = compose_config("train", ["task=least_squares", *overrides, f"ckpt_path={finished_run}"])
+    with pytest.raises(ConfigError, match=rf"^ckpt_path={finished_run}{message}"):
         train(cfg)
 
 

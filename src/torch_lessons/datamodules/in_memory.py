@@ -7,24 +7,25 @@ and restores it on resume (so a run stopped mid-epoch continues with the very ne
 
 import math
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import lightning as L
 import torch
 from torch import Tensor
 
 
+@dataclass
 class EpochPermutation:
     """The rows one rank visits in one epoch: a permutation seeded by ``seed + epoch``, then every
     ``world_size``-th row from ``rank`` on, padded by wrapping around so that every rank gets the
     same number of rows (what ``DistributedSampler`` does)."""
 
-    def __init__(self, num_rows: int, shuffle: bool, seed: int, rank: int = 0, world_size: int = 1) -> None:
-        self.num_rows = num_rows
-        self.shuffle = shuffle
-        self.seed = seed
-        self.rank = rank
-        self.world_size = world_size
-        self.epoch = 0
+    num_rows: int
+    shuffle: bool
+    seed: int
+    rank: int = 0
+    world_size: int = 1
+    epoch: int = 0
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
