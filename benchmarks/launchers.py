@@ -41,7 +41,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as outputs:
         for round_number in range(arguments.rounds):
             for name, launcher_overrides in LAUNCHERS.items():
-                seconds = time_sweep(launcher_overrides, arguments.sweep, Path(outputs) / name)
+                log_dir = Path(outputs) / f"{name}-{round_number}"  # one sweep per dir, so one summary
+                seconds = time_sweep(launcher_overrides, arguments.sweep, log_dir)
                 totals[name] += seconds
                 print(f"round {round_number + 1} {name:6s} {seconds:6.1f} s", flush=True)
     ratio = totals["joblib"] / totals["basic"]
