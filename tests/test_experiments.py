@@ -24,6 +24,7 @@ def test_quickstart_is_the_tutorials_setup(compose_config, capsys) -> None:
     assert (cfg.optimizer._target_, cfg.optimizer.lr, cfg.data.batch_size) == ("torch.optim.SGD", 1e-3, 64)
     assert (cfg.trainer.max_epochs, cfg.loss._target_) == (5, "torch.nn.CrossEntropyLoss")
     assert list(cfg.model.layer_sizes) == [784, 512, 512, 10] and cfg.data.validate_on_test
+    assert not cfg.data.shuffle, "the tutorial's training DataLoader does not shuffle"
 
     train(compose_config("train", ["experiment=quickstart", "debug=limit", "logger=none"]))
     lines = capsys.readouterr().out.splitlines()

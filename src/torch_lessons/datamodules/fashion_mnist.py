@@ -46,6 +46,7 @@ class FashionMNISTDataModule(InMemoryDataModule):
         batch_size: int = 64,
         val_fraction: float = 0.1,
         split_seed: int = 42,
+        shuffle: bool = True,
         shuffle_seed: int | None = None,
         in_memory: bool = True,
         num_workers: int = 0,
@@ -70,6 +71,7 @@ class FashionMNISTDataModule(InMemoryDataModule):
         self.batch_size = batch_size
         self.val_fraction = val_fraction
         self.split_seed = split_seed
+        self.shuffle = shuffle
         self.shuffle_seed = resolve_shuffle_seed(shuffle_seed)
         self.in_memory = in_memory
         self.num_workers = num_workers
@@ -147,7 +149,7 @@ class FashionMNISTDataModule(InMemoryDataModule):
         )
 
     def train_dataloader(self) -> InMemoryBatches | DataLoader:
-        return self._loader("train", shuffle=True)
+        return self._loader("train", shuffle=self.shuffle)
 
     def val_dataloader(self) -> InMemoryBatches | DataLoader:
         return self._loader("val", shuffle=False)
