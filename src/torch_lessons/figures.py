@@ -38,14 +38,14 @@ class TestSplitFigures(L.Callback):
         self,
         trainer: L.Trainer,
         module: L.LightningModule,
-        outputs: object,
+        outputs: dict[str, Tensor],
         batch: tuple[Tensor, Tensor],
         batch_idx: int,
         dataloader_idx: int = 0,
     ) -> None:
         if tensorboard_writer(trainer) is not None:
             inputs, targets = batch
-            self.collect(inputs.cpu(), module.predict(module(inputs)).detach().cpu(), targets.cpu())
+            self.collect(inputs.cpu(), outputs["predictions"].cpu(), targets.cpu())
 
     def on_test_epoch_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
         writer = tensorboard_writer(trainer)

@@ -42,14 +42,15 @@ class LessonModule(L.LightningModule):
     def forward(self, inputs: Tensor) -> Tensor:
         return self.net(inputs)
 
-    def shared_step(self, batch: tuple[Tensor, Tensor], stage: str) -> Tensor:
-        """Forward, loss, and on-device metric updates; nothing here waits for the device."""
+    def shared_step(self, batch: tuple[Tensor, Tensor], stage: str) -> tuple[Tensor, Tensor]:
+        """Forward, loss, and on-device metric updates; returns the loss and the net's outputs.
+        Nothing here waits for the device."""
         inputs, targets = batch
         outputs = self(inputs)
         loss = self.loss(outputs, targets)
         getattr(self, f"{stage}_loss").update(loss.detach(), weight=targets.shape[0])
         getattr(self, f"{stage}_metrics").update(outputs.detach(), targets)
-        return loss
+        return loss, outputs
 
     def log_epoch_metrics(self, stage: str) -> None:
         """Computes the stage's epoch loss and metrics once (synced across processes) and logs them."""
@@ -61,7 +62,7 @@ class LessonModule(L.LightningModule):
         stage_metrics.reset()
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_index: int) -> Tensor:
-        loss = self.shared_step(batch, "train")
+        loss, _ = self.shared_step(batch, "train")
         # A per-step curve, logged only on the steps the Trainer writes (log_every_n_steps): calling
         # self.log on every step costs more than a small model's step.
         if (self.global_step + 1) % self.trainer.log_every_n_steps == 0:
@@ -69,10 +70,13 @@ class LessonModule(L.LightningModule):
         return loss
 
     def validation_step(self, batch: tuple[Tensor, Tensor], batch_index: int) -> Tensor:
-        return self.shared_step(batch, "val")
+        loss, _ = self.shared_step(batch, "val")
+        return loss
 
-    def test_step(self, batch: tuple[Tensor, Tensor], batch_index: int) -> Tensor:
-        return self.shared_step(batch, "test")
+    def test_step(self, batch: tuple[Tensor, Tensor], batch_index: int) -> dict[str, Tensor]:
+        """Also returns the predictions, for callbacks that show them (figures.py) without a second forward."""
+        loss, outputs = self.shared_step(batch, "test")
+        return {"loss": loss, "predictions": self.predict(outputs.detach())}
 
     def on_train_epoch_end(self) -> None:
         self.log_epoch_metrics("train")
