@@ -103,6 +103,13 @@ def test_optimized_metric_must_be_logged(compose_config) -> None:
         run_and_record(cfg, train)
 
 
+def test_optimized_metric_mode_is_checked_before_training(compose_config) -> None:
+    cfg = compose_config("train", ["task=least_squares", "optimized_metric_mode=maximum"])
+    with pytest.raises(ConfigError, match=r"^optimized_metric_mode=maximum is not one of: max, min$"):
+        train(cfg)
+    assert not (Path(cfg.paths.output_dir) / "checkpoints").exists(), "refused before anything was trained"
+
+
 def test_multirun_goes_on_after_failed_jobs_and_summarizes(tmp_path: Path) -> None:
     """Four jobs side by side under the joblib launcher: a good lr, a diverging lr, and a loss that
     does not fit the task; the sweep finishes, and summary.md ranks the good job first."""

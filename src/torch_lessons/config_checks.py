@@ -51,6 +51,16 @@ def check_values(cfg: DictConfig) -> None:
             raise ConfigError(f"{rule.key}={value}: must be {rule.allowed}")
 
 
+OPTIMIZATION_MODES = ("max", "min")
+
+
+def check_optimized_metric_mode(cfg: DictConfig) -> None:
+    """Checked before training: a typo here would otherwise surface only once the run is over."""
+    mode = cfg.get("optimized_metric_mode")
+    if mode is not None and mode not in OPTIMIZATION_MODES:
+        raise ConfigError(f"optimized_metric_mode={mode} is not one of: {', '.join(OPTIMIZATION_MODES)}")
+
+
 def check_loss_fits_task(cfg: DictConfig) -> None:
     """Refuses e.g. ``task=fruit_yield loss=cross_entropy``, naming the losses that fit."""
     loss_choice = HydraConfig.get().runtime.choices.get("loss")
@@ -114,4 +124,5 @@ def check_net_fits_data(cfg: DictConfig, net: nn.Module) -> None:
 
 def check_config(cfg: DictConfig) -> None:
     check_values(cfg)
+    check_optimized_metric_mode(cfg)
     check_loss_fits_task(cfg)

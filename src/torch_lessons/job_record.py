@@ -23,7 +23,6 @@ from torch_lessons.errors import ConfigError, TrainingFault
 log = logging.getLogger(__name__)
 
 RESULT_FILE = "result.json"
-OPTIMIZATION_MODES = ("max", "min")
 Metrics = dict[str, float]
 
 
@@ -39,10 +38,6 @@ def one_line_reason(error: Exception) -> str:
 def optimized_value(cfg: DictConfig, metrics: Metrics) -> float:
     """The value a sweeper optimizes; a name the run never logged is a configuration error."""
     name = cfg.optimized_metric
-    if cfg.get("optimized_metric_mode") not in OPTIMIZATION_MODES:
-        raise ConfigError(
-            f"optimized_metric_mode={cfg.get('optimized_metric_mode')} is not one of: {', '.join(OPTIMIZATION_MODES)}"
-        )
     if name not in metrics:
         raise ConfigError(f"optimized_metric={name} is not logged by this run; logged: {', '.join(sorted(metrics))}")
     return metrics[name]
