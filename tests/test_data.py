@@ -9,6 +9,7 @@ import torch
 from torchvision.datasets import FashionMNIST
 
 from torch_lessons.datamodules import fashion_mnist_source
+from torch_lessons.datamodules.in_memory import BatchGroup
 from torch_lessons.datamodules.fashion_mnist import FashionMNISTDataModule
 from torch_lessons.datamodules.fashion_mnist_source import FULL_DIR_NAME, extract_sample, resolve_source
 from torch_lessons.datamodules.table import TableDataModule
@@ -39,7 +40,9 @@ def test_datamodule_splits_and_normalizes(data_dir: Path) -> None:
     datamodule.prepare_data()
     datamodule.setup("fit")
     assert [len(datamodule.splits[split][1]) for split in ("train", "val", "test")] == [3253, 362, 2000]
-    images, labels = next(iter(datamodule.train_dataloader()))
+    group = next(iter(datamodule.train_dataloader()))
+    assert isinstance(group, BatchGroup) and len(group) == 32, "training batches reach Lightning 32 at a time"
+    images, labels = group[0]
     assert images.shape == (64, 1, 28, 28) and images.dtype == torch.float32
     assert 0.0 <= images.min() and images.max() <= 1.0
     assert labels.dtype == torch.int64
@@ -125,8 +128,10 @@ def test_table_serves_shuffled_batches_and_the_whole_table() -> None:
         num_inputs=1,
         num_outputs=1,
         batch_size=2,
+        batches_per_group=2,
     )
-    assert [len(targets) for _, targets in table.train_dataloader()] == [2, 2, 1]
+    groups = list(table.train_dataloader())
+    assert [[len(targets) for _, targets in group] for group in groups] == [[2, 2], [1]]
     ((inputs, targets),) = list(table.val_dataloader())
     assert inputs.flatten().tolist() == [1, 2, 3, 4, 5] and targets.flatten().tolist() == [15, 20, 34, 42, 58]
 

@@ -115,13 +115,15 @@ def test_every_trainer_writes_checkpoints_atomically(compose_config, trainer: st
 
 @pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGINT"])
 def test_signal_saves_a_mid_epoch_checkpoint_and_says_how_to_resume(compose_config, capsys, signal_name) -> None:
-    """least_squares has 3 batches per epoch: the signal after step 4 arrives in the middle of epoch 1."""
+    """least_squares has 3 batches per epoch: the signal after step 4 arrives in the middle of epoch 1
+    (one batch per training_step call, so the run can stop between any two batches)."""
     cfg = compose_config(
         "train",
         [
             "task=least_squares",
             "trainer.max_epochs=50",
             "logger=none",
+            "data.batches_per_group=1",
             f"+callbacks.signal._target_={__name__}.SendSignalAt",
             "+callbacks.signal.step=4",
             f"+callbacks.signal.signal_name={signal_name}",

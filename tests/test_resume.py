@@ -45,8 +45,8 @@ def test_resume_continues_epochs_and_optimizer_state(compose_config, finished_ru
     ((adam_state),) = resumed["optimizer_states"][0]["state"].values()
     assert int(adam_state["step"]) == 9, "Adam's step count (and moments) continue from the checkpoint"
     with (Path(cfg.paths.output_dir) / "csv" / "metrics.csv").open() as metrics_file:
-        trained_epochs = [row["epoch"] for row in csv.DictReader(metrics_file) if row["train/loss"]]
-    assert trained_epochs == ["2"], "only epoch 2 is trained in the new run"
+        trained = [(float(row["epoch"]), int(row["step"])) for row in csv.DictReader(metrics_file) if row["train/loss"]]
+    assert trained == [(2, 9)], "only epoch 2 is trained in the new run; logged at optimizer step 9, not call 3"
     assert file_digests(finished_run) == before, "the resumed run's dir is only read"
 
 
@@ -116,9 +116,11 @@ def test_resume_that_cannot_continue_is_refused(
 
 def test_sigterm_mid_epoch_then_resume_matches_the_uninterrupted_run(compose_config) -> None:
     """SIGTERM after step 4 (3 batches per epoch: one batch into epoch 1) checkpoints the in-memory
-    loader's position; resuming from the run dir ends on the uninterrupted run's exact weights."""
+    loader's position; resuming from the run dir ends on the uninterrupted run's exact weights.
+    One batch per training_step call, so the run can stop between any two batches."""
     overrides = ["task=fruit_yield", "optimizer=adam", "optimizer.lr=0.01", "trainer.max_epochs=3", "logger=none"]
     straight = compose_config("train", overrides)
+    overrides.append("data.batches_per_group=1")
     train(straight)
     interrupt = [f"+callbacks.signal._target_={SendSignalAt.__module__}.SendSignalAt", "+callbacks.signal.step=4"]
     interrupted = compose_config("train", [*overrides, *interrupt, "+callbacks.signal.signal_name=SIGTERM"])

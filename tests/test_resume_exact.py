@@ -55,14 +55,26 @@ def test_resume_at_an_epoch_end(compose_config, straight_run) -> None:
     assert_same_weights(final_weights(resumed), straight_run)
 
 
-@pytest.mark.parametrize("global_step", [4, 6])  # mid-epoch 2 (batch 1 of 3), and the end of epoch 2
-def test_resume_after_a_kill_mid_epoch(compose_config, straight_run, tmp_path: Path, global_step: int) -> None:
+@pytest.mark.parametrize(
+    ("global_step", "batches_per_group"),
+    [
+        (4, 1),  # mid-epoch 2 (batch 1 of 3), one batch per training_step call
+        (6, 1),  # the end of epoch 2, its last call
+        (5, 2),  # mid-epoch 2 after a group of 2 batches
+        (6, 32),  # the end of epoch 2, one call for all its batches (the default grouping)
+    ],
+)
+def test_resume_after_a_kill_mid_epoch(
+    compose_config, straight_run, tmp_path: Path, global_step: int, batches_per_group: int
+) -> None:
+    """The straight run uses the default grouping: the batches and updates do not depend on it."""
     checkpoint = tmp_path / "killed.ckpt"
     killed = compose_config(
         "train",
         [
             *RUN,
             "trainer.max_epochs=3",
+            f"data.batches_per_group={batches_per_group}",
             "+callbacks.kill._target_=test_resume_exact.SaveAndStopAt",
             f"+callbacks.kill.global_step={global_step}",
             f"+callbacks.kill.path={checkpoint}",

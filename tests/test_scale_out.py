@@ -55,7 +55,7 @@ def test_ddp_two_cpu_processes_sync_metrics_and_only_rank_zero_writes(tmp_path: 
 
     with (run_dir / "csv" / "metrics.csv").open() as metrics_file:
         rows = [row for row in csv.DictReader(metrics_file) if row.get("val/loss")]
-    assert [row["epoch"] for row in rows] == ["0", "1"], "one metrics file, one row per epoch: rank 0 only"
+    assert [float(row["epoch"]) for row in rows] == [0, 1], "one metrics file, one row per epoch: rank 0 only"
     assert abs(float(rows[-1]["val/loss"]) - synced) <= 1e-4 * synced, (rows[-1]["val/loss"], synced, rank_zero_only)
 
     files = sorted(str(path.relative_to(run_dir)) for path in run_dir.rglob("*") if path.is_file())

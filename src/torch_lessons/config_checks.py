@@ -32,6 +32,7 @@ RULES = (
     Rule("trainer.max_epochs", lambda value: value >= 1 or value == -1, "an integer ≥ 1 (-1: no limit)", integer=True),
     Rule("data.val_fraction", lambda value: 0 < value < 1, "a number strictly between 0 and 1"),
     Rule("data.num_workers", lambda value: value >= 0, "an integer ≥ 0", integer=True),
+    Rule("data.batches_per_group", lambda value: value >= 1, "an integer ≥ 1", integer=True),
 )
 
 

@@ -6,10 +6,13 @@ from typing import Any
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
+from torch_lessons.modules.lesson import EPOCH_AXIS, STEP_AXIS
+
 
 def scalar_metrics(metrics: Mapping[str, Any]) -> dict[str, float]:
-    """Plain floats from Lightning's metric dicts (tensors or numbers)."""
-    return {name: float(value) for name, value in metrics.items()}
+    """Plain floats from Lightning's metric dicts (tensors or numbers), without the ``step`` and
+    ``epoch`` the module logs only to place its epoch metrics on the loggers' axes."""
+    return {name: float(value) for name, value in metrics.items() if name not in (STEP_AXIS, EPOCH_AXIS)}
 
 
 def format_stage_metrics(metrics: Mapping[str, float], stage: str) -> str:

@@ -34,7 +34,8 @@ class FashionMNISTDataModule(InMemoryDataModule):
     training split and validates on the test split, as the Quickstart's per-epoch test loop does.
 
     ``in_memory=True`` (default) keeps each split as one uint8 tensor on the Trainer's device and
-    slices shuffled batches from it, scaling them as ``ToTensor()`` does (uint8/255);
+    slices shuffled batches from it, scaling them as ``ToTensor()`` does (uint8/255), and hands
+    the training batches to Lightning in groups of ``batches_per_group`` (one optimizer step each);
     ``in_memory=False`` is torchvision's per-sample path through a DataLoader, for a ``transform``
     that must run per image (augmentation).
     """
@@ -49,6 +50,7 @@ class FashionMNISTDataModule(InMemoryDataModule):
         shuffle: bool = True,
         shuffle_seed: int | None = None,
         in_memory: bool = True,
+        batches_per_group: int = 32,
         num_workers: int = 0,
         num_classes: int = 10,
         download_timeout: float = 10.0,
@@ -74,6 +76,7 @@ class FashionMNISTDataModule(InMemoryDataModule):
         self.shuffle = shuffle
         self.shuffle_seed = resolve_shuffle_seed(shuffle_seed)
         self.in_memory = in_memory
+        self.batches_per_group = batches_per_group
         self.num_workers = num_workers
         self.download_timeout = download_timeout
         self.validate_on_test = validate_on_test
@@ -129,7 +132,7 @@ class FashionMNISTDataModule(InMemoryDataModule):
             "in memory" if self.in_memory else "per-sample DataLoader",
         )
 
-    def _loader(self, split: str, shuffle: bool) -> InMemoryBatches | DataLoader:
+    def _loader(self, split: str, shuffle: bool, batches_per_group: int = 1) -> InMemoryBatches | DataLoader:
         split_file, rows = self.splits[split]
         if self.in_memory:
             row_index = torch.tensor(rows)
@@ -139,6 +142,7 @@ class FashionMNISTDataModule(InMemoryDataModule):
                 self.batch_size,
                 shuffle,
                 convert_inputs=images_to_float,
+                batches_per_group=batches_per_group,
             )
         return DataLoader(
             Subset(split_file, rows),
@@ -149,7 +153,7 @@ class FashionMNISTDataModule(InMemoryDataModule):
         )
 
     def train_dataloader(self) -> InMemoryBatches | DataLoader:
-        return self._loader("train", shuffle=self.shuffle)
+        return self._loader("train", shuffle=self.shuffle, batches_per_group=self.batches_per_group)
 
     def val_dataloader(self) -> InMemoryBatches | DataLoader:
         return self._loader("val", shuffle=False)

@@ -19,7 +19,8 @@ def _as_table(rows: Sequence[Sequence[float]], key: str, expected_columns: int) 
 
 
 class TableDataModule(InMemoryDataModule):
-    """Serves an in-memory table: shuffled mini-batches to train, the whole table to validate and test.
+    """Serves an in-memory table: shuffled mini-batches to train (handed to Lightning in groups of
+    ``batches_per_group``), the whole table to validate and test.
 
     The lessons fit a handful of points and judge the fit on those same points, so validation and
     test read the full table in its written order; the number to watch is how far the loss falls.
@@ -35,6 +36,7 @@ class TableDataModule(InMemoryDataModule):
         shuffle: bool = True,
         shuffle_seed: int | None = None,
         target_names: Sequence[str] | None = None,
+        batches_per_group: int = 32,
     ) -> None:
         super().__init__()
         self.save_hyperparameters(logger=False)
@@ -48,9 +50,12 @@ class TableDataModule(InMemoryDataModule):
         self.shuffle = shuffle
         self.shuffle_seed = resolve_shuffle_seed(shuffle_seed)
         self.target_names = list(target_names) if target_names is not None else None
+        self.batches_per_group = batches_per_group
 
     def train_dataloader(self) -> InMemoryBatches:
-        return self.in_memory_batches(self.inputs, self.targets, self.batch_size, self.shuffle)
+        return self.in_memory_batches(
+            self.inputs, self.targets, self.batch_size, self.shuffle, batches_per_group=self.batches_per_group
+        )
 
     def val_dataloader(self) -> InMemoryBatches:
         return self.in_memory_batches(self.inputs, self.targets, len(self.inputs), shuffle=False)

@@ -1,4 +1,4 @@
-"""The part every task kind shares: one step for train/val/test, epoch metrics, the optimizer."""
+"""The part every task kind shares: the training steps, one step for val/test, epoch metrics, the optimizer."""
 
 from collections.abc import Callable, Iterable
 
@@ -7,17 +7,31 @@ import torch
 from torch import Tensor, nn
 from torchmetrics import MeanMetric, MetricCollection
 
+from torch_lessons.datamodules.in_memory import BatchGroup
+from torch_lessons.modules.lean_steps import OptimizerSteps
+
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer]
 STAGES = ("train", "val", "test")
+STEP_AXIS = "step"  # logged with the epoch metrics: Lightning uses it as the loggers' x value
+EPOCH_AXIS = "epoch"
 
 
 class LessonModule(L.LightningModule):
     """Trains ``net`` with ``loss`` and the optimizer that ``optimizer(params=...)`` builds.
 
     Subclasses say which metrics their kind of task reports (``make_metrics``) and how an output
-    becomes a prediction (``predict``). Loss and metrics are accumulated on the device by each step
-    and logged once per epoch as ``<stage>/loss`` and ``<stage>/<metric>``, so no step waits on
-    ``.item()`` or pays for ``self.log``; ``train/loss_step`` is logged every ``log_every_n_steps``.
+    becomes a prediction (``predict``). Loss and metrics are accumulated on the device and logged
+    once per epoch as ``<stage>/loss`` and ``<stage>/<metric>``, so no step waits on ``.item()`` or
+    pays for ``self.log``; ``train/loss_step`` is written every ``log_every_n_steps`` optimizer steps.
+    TensorBoard's step axis is the optimizer step (``trainer.global_step``) for all of them.
+
+    Training uses manual optimization so that a training batch may be a ``BatchGroup`` (the
+    in-memory loader's ``batches_per_group``): one optimizer step per batch in it (lean_steps.py),
+    Lightning's fixed cost per ``training_step`` paid once for the group. Batches, their order and
+    the updates are the same for any group size; what changes is that ``on_train_batch_start``/
+    ``on_train_batch_end`` hooks (progress bar, interrupt check) run once per group, while the
+    per-step hooks (``on_before_backward``, ...) still run for every optimizer step.
+
     Only plain values go into the checkpoint's hyper-parameters: the injected objects are rebuilt
     from the config, which keeps checkpoints loadable with ``torch.load(weights_only=True)``.
     """
@@ -28,6 +42,8 @@ class LessonModule(L.LightningModule):
         self.net = net
         self.loss = loss
         self.optimizer_factory = optimizer
+        self.automatic_optimization = False  # a group of batches is several optimizer steps
+        self.optimizer_steps: OptimizerSteps | None = None  # set for each fit, in on_train_start
         for stage in STAGES:
             # nan_strategy="disable": no per-step device sync to look for NaNs; a NaN loss shows as NaN
             setattr(self, f"{stage}_loss", MeanMetric(nan_strategy="disable"))
@@ -48,26 +64,66 @@ class LessonModule(L.LightningModule):
         inputs, targets = batch
         outputs = self(inputs)
         loss = self.loss(outputs, targets)
-        getattr(self, f"{stage}_loss").update(loss.detach(), weight=targets.shape[0])
-        getattr(self, f"{stage}_metrics").update(outputs.detach(), targets)
+        self.update_metrics(stage, loss.detach(), targets.shape[0], outputs.detach(), targets)
         return loss, outputs
 
+    def update_metrics(
+        self, stage: str, losses: Tensor, weights: Tensor | int, outputs: Tensor, targets: Tensor
+    ) -> None:
+        getattr(self, f"{stage}_loss").update(losses, weight=weights)
+        getattr(self, f"{stage}_metrics").update(outputs, targets)
+
     def log_epoch_metrics(self, stage: str) -> None:
-        """Computes the stage's epoch loss and metrics once (synced across processes) and logs them."""
+        """Computes the stage's epoch loss and metrics once (synced across processes) and logs them,
+        at the optimizer step (Lightning's ``step`` key) rather than at the count of training_step calls."""
         stage_loss: MeanMetric = getattr(self, f"{stage}_loss")
         stage_metrics: MetricCollection = getattr(self, f"{stage}_metrics")
-        self.log(f"{stage}/loss", stage_loss.compute(), prog_bar=stage != "test")
-        self.log_dict(stage_metrics.compute(), prog_bar=stage == "val")
+        # One value per epoch: batch_size=1 spares Lightning from guessing it from a batch group.
+        self.log(f"{stage}/loss", stage_loss.compute(), prog_bar=stage != "test", batch_size=1)
+        self.log_dict(stage_metrics.compute(), prog_bar=stage == "val", batch_size=1)
+        # Lightning leaves out its own "epoch" entry once "step" is given, so both are logged.
+        self.log_dict({STEP_AXIS: self.global_step, EPOCH_AXIS: self.current_epoch}, batch_size=1)
         stage_loss.reset()
         stage_metrics.reset()
 
-    def training_step(self, batch: tuple[Tensor, Tensor], batch_index: int) -> Tensor:
-        loss, _ = self.shared_step(batch, "train")
-        # A per-step curve, logged only on the steps the Trainer writes (log_every_n_steps): calling
-        # self.log on every step costs more than a small model's step.
-        if (self.global_step + 1) % self.trainer.log_every_n_steps == 0:
-            self.log("train/loss_step", loss.detach(), on_step=True, on_epoch=False)
-        return loss
+    def on_train_start(self) -> None:
+        self.optimizer_steps = OptimizerSteps(self.trainer, self, self.optimizers())
+
+    def on_train_end(self) -> None:
+        self.optimizer_steps = None
+
+    def training_step(self, batch: tuple[Tensor, Tensor] | BatchGroup, batch_index: int) -> None:
+        """One optimizer step for a batch, or for each batch of a group (none past
+        ``trainer.max_steps``); metrics are updated once for all of them."""
+        trainer = self.trainer
+        step = self.global_step  # counted here from now on: Lightning's property is a chain of lookups
+        last_step = trainer.max_steps if trainer.max_steps >= 0 else None
+        losses, sizes, outputs, targets = [], [], [], []
+        for batch_inputs, batch_targets in batch if isinstance(batch, BatchGroup) else (batch,):
+            if step == last_step:
+                break
+            batch_outputs = self(batch_inputs)
+            loss = self.loss(batch_outputs, batch_targets)
+            self.optimizer_steps(loss)
+            self.write_loss_step(loss, step)
+            step += 1
+            losses.append(loss.detach())
+            sizes.append(batch_targets.shape[0])
+            outputs.append(batch_outputs.detach())
+            targets.append(batch_targets)
+        if losses:
+            weights = torch.tensor(sizes, dtype=losses[0].dtype, device=losses[0].device)
+            self.update_metrics("train", torch.stack(losses), weights, torch.cat(outputs), torch.cat(targets))
+
+    def write_loss_step(self, loss: Tensor, step: int) -> None:
+        """The per-step curve ``train/loss_step``, written to the loggers after every
+        ``log_every_n_steps``-th optimizer step (the only steps that read the loss's value), at the
+        step's index as Lightning places step metrics."""
+        every = self.trainer.log_every_n_steps
+        if every and (step + 1) % every == 0:
+            value = loss.detach().float().item()
+            for logger in self.loggers:
+                logger.log_metrics({"train/loss_step": value}, step=step)
 
     def validation_step(self, batch: tuple[Tensor, Tensor], batch_index: int) -> Tensor:
         loss, _ = self.shared_step(batch, "val")

@@ -24,7 +24,11 @@ class RegressionModule(LessonModule):
     one's error as ``<stage>/mae_<name>`` (e.g. ``val/mae_apples``); the prediction is the output."""
 
     def __init__(
-        self, net: nn.Module, loss: nn.Module, optimizer: OptimizerFactory, output_names: Sequence[str] | None = None
+        self,
+        net: nn.Module,
+        loss: nn.Module,
+        optimizer: OptimizerFactory,
+        output_names: Sequence[str] | None = None,
     ) -> None:
         self.output_names = list(output_names or [])
         super().__init__(net, loss, optimizer)
