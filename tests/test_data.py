@@ -9,9 +9,9 @@ import torch
 from torchvision.datasets import FashionMNIST
 
 from torch_lessons.datamodules import fashion_mnist_source
-from torch_lessons.datamodules.in_memory import BatchGroup
 from torch_lessons.datamodules.fashion_mnist import FashionMNISTDataModule
 from torch_lessons.datamodules.fashion_mnist_source import FULL_DIR_NAME, extract_sample, resolve_source
+from torch_lessons.datamodules.in_memory import BatchGroup
 from torch_lessons.datamodules.table import TableDataModule
 from torch_lessons.errors import ConfigError
 
