@@ -18,6 +18,7 @@ from torch_lessons.training import train
         (["data.val_fraction=1.0"], "data.val_fraction=1.0: must be a number strictly between 0 and 1"),
         (["data.val_fraction=0"], "data.val_fraction=0: must be a number strictly between 0 and 1"),
         (["data.num_workers=-1"], "data.num_workers=-1: must be an integer ≥ 0"),
+        (["data.batches_per_group=0"], "data.batches_per_group=0: must be an integer ≥ 1"),
     ],
 )
 def test_bad_value_names_key_value_and_what_is_allowed(compose_config, overrides, message: str) -> None:

@@ -2,14 +2,16 @@
 
 import torch
 
-from torch_lessons.datamodules.in_memory import EpochPermutation, InMemoryBatches
+from torch_lessons.datamodules.in_memory import BatchGroup, EpochPermutation, InMemoryBatches
 
 ROWS = torch.arange(10)
 
 
-def batches(shuffle: bool = True, seed: int = 0, rank: int = 0, world_size: int = 1, batch_size: int = 3):
+def batches(
+    shuffle: bool = True, seed: int = 0, rank: int = 0, world_size: int = 1, batch_size: int = 3, per_group: int = 1
+):
     sampler = EpochPermutation(len(ROWS), shuffle, seed, rank, world_size)
-    return InMemoryBatches(ROWS.clone(), ROWS * 10, batch_size, sampler)
+    return InMemoryBatches(ROWS.clone(), ROWS * 10, batch_size, sampler, batches_per_group=per_group)
 
 
 def epoch_rows(loader: InMemoryBatches, epoch: int) -> list[int]:
@@ -60,3 +62,26 @@ def test_resume_after_a_finished_epoch_starts_the_next_one() -> None:
     resumed.load_state_dict({"epoch": 4, "batches_done": len(loader)})
     loader.sampler.set_epoch(5)
     assert [inputs.tolist() for inputs, _ in resumed] == [inputs.tolist() for inputs, _ in loader]
+
+
+def test_groups_hold_the_same_batches_in_the_same_order() -> None:
+    single, grouped = batches(), batches(per_group=3)
+    single.sampler.set_epoch(2), grouped.sampler.set_epoch(2)
+    groups = list(grouped)
+    assert all(isinstance(group, BatchGroup) for group in groups) and [len(group) for group in groups] == [3, 1]
+    assert len(grouped) == 2 and grouped.num_batches == len(single) == 4
+    flattened = [(inputs.tolist(), targets.tolist()) for group in groups for inputs, targets in group]
+    assert flattened == [(inputs.tolist(), targets.tolist()) for inputs, targets in single]
+
+
+def test_resume_state_counts_batches_whatever_the_grouping() -> None:
+    loader = batches(per_group=2)
+    loader.sampler.set_epoch(4)
+    straight = [inputs.tolist() for group in loader for inputs, _ in group]
+    iterator = iter(loader)
+    next(iterator)
+    state = loader.state_dict()
+    assert state == {"epoch": 4, "batches_done": 2}
+    resumed = batches(per_group=3)  # a resumed run may group differently: it still continues at batch 3
+    resumed.load_state_dict(state)
+    assert [inputs.tolist() for group in resumed for inputs, _ in group] == straight[2:]

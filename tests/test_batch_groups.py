@@ -1,0 +1,97 @@
+"""Training batches handed to Lightning in groups: the same updates, every step counted and hooked."""
+
+import csv
+from pathlib import Path
+
+import lightning as L
+import pytest
+import torch
+
+from torch_lessons.modules import lean_steps
+from torch_lessons.training import train
+
+# fruit_yield: 5 rows, batch 2 → 3 shuffled batches (optimizer steps) per epoch; Adam keeps state.
+RUN = ["task=fruit_yield", "optimizer=adam", "optimizer.lr=0.01", "logger=none", "test=false", "trainer.max_epochs=3"]
+
+
+class CountHooks(L.Callback):
+    """Counts the per-step hooks and the per-batch (per group) ones, and the global_step each step sees."""
+
+    calls: dict[str, int] = {}
+    steps_seen: list[int] = []
+
+    def on_fit_start(self, trainer, module) -> None:
+        CountHooks.calls = dict.fromkeys(
+            ("on_before_backward", "on_after_backward", "on_before_optimizer_step", "on_train_batch_end"), 0
+        )
+        CountHooks.steps_seen = []
+
+    def on_before_backward(self, trainer, module, loss) -> None:
+        self.calls["on_before_backward"] += 1
+        self.steps_seen.append(trainer.global_step)
+
+    def on_after_backward(self, trainer, module) -> None:
+        self.calls["on_after_backward"] += 1
+
+    def on_before_optimizer_step(self, trainer, module, optimizer) -> None:
+        self.calls["on_before_optimizer_step"] += 1
+
+    def on_train_batch_end(self, *args) -> None:
+        self.calls["on_train_batch_end"] += 1
+
+
+def last_checkpoint(cfg) -> dict:
+    return torch.load(Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt", weights_only=True)
+
+
+def run(compose_config, overrides: list[str]) -> dict:
+    cfg = compose_config("train", [*RUN, f"+callbacks.count._target_={__name__}.CountHooks", *overrides])
+    train(cfg)
+    return last_checkpoint(cfg)
+
+
+def assert_same_weights(first: dict[str, torch.Tensor], second: dict[str, torch.Tensor]) -> None:
+    assert first.keys() == second.keys()
+    for name in first:
+        assert torch.equal(first[name], second[name]), name
+
+
+@pytest.mark.parametrize("batches_per_group", [2, 32])
+def test_groups_train_the_same_steps_as_single_batches(compose_config, batches_per_group: int) -> None:
+    single = run(compose_config, ["data.batches_per_group=1"])
+    assert CountHooks.calls["on_train_batch_end"] == 9
+    grouped = run(compose_config, [f"data.batches_per_group={batches_per_group}"])
+    assert_same_weights(grouped["state_dict"], single["state_dict"])
+    assert grouped["global_step"] == single["global_step"] == 9, "global_step counts optimizer steps"
+    assert CountHooks.steps_seen == list(range(9)), "each step's hooks see the steps before it"
+    per_step = {name: count for name, count in CountHooks.calls.items() if name != "on_train_batch_end"}
+    assert per_step == dict.fromkeys(per_step, 9), "the per-step hooks still run for every optimizer step"
+    assert CountHooks.calls["on_train_batch_end"] == 3 * -(-3 // batches_per_group), "once per group"
+
+
+def test_lightning_own_steps_give_the_same_run(compose_config, monkeypatch) -> None:
+    """Where a step needs Lightning's manual_backward/optimizer.step (DDP, loss scaling), the same hooks
+    run and the same weights come out as with the plain steps."""
+    plain = run(compose_config, [])
+    plain_calls = dict(CountHooks.calls)
+    monkeypatch.setattr(lean_steps, "takes_plain_steps", lambda trainer: False)
+    through_lightning = run(compose_config, [])
+    assert_same_weights(through_lightning["state_dict"], plain["state_dict"])
+    assert through_lightning["global_step"] == 9 and CountHooks.calls == plain_calls
+
+
+def test_max_steps_stops_inside_a_group(compose_config) -> None:
+    checkpoint = run(compose_config, ["trainer.max_steps=4", "trainer.max_epochs=-1"])
+    assert checkpoint["global_step"] == 4 and CountHooks.calls["on_before_backward"] == 4
+
+
+def test_loss_step_curve_and_epoch_metrics_sit_on_the_optimizer_step_axis(compose_config) -> None:
+    cfg = compose_config(
+        "train", [*RUN[:-2], "logger=csv", "test=false", "trainer.max_epochs=3", "trainer.log_every_n_steps=2"]
+    )
+    train(cfg)
+    with (Path(cfg.paths.output_dir) / "csv" / "metrics.csv").open() as metrics_file:
+        rows = list(csv.DictReader(metrics_file))
+    assert [int(row["step"]) for row in rows if row["train/loss_step"]] == [1, 3, 5, 7]
+    epoch_rows = [(float(row["epoch"]), int(row["step"])) for row in rows if row["train/loss"]]
+    assert epoch_rows == [(0, 3), (1, 6), (2, 9)], "one group per epoch, yet the x value is the optimizer step"
