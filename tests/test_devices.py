@@ -6,12 +6,38 @@ import pytest
 import torch
 
 from torch_lessons.assembly import build_datamodule, build_trainer
+from torch_lessons.modules.lean_steps import takes_plain_steps
 from torch_lessons.training import train
 
 
 def test_bf16_mixed_precision_runs_on_cpu(compose_config) -> None:
     metrics = train(compose_config("train", ["debug=fast_dev_run", "trainer.precision=bf16-mixed", "logger=none"]))
     assert 0.0 <= metrics["test/acc"] <= 1.0
+
+
+# 16-mixed as on a GPU: Lightning itself turns trainer.precision=16-mixed into bf16-mixed on a CPU.
+FP16_WITH_LOSS_SCALING = [
+    "trainer.plugins=[{_target_: torch_lessons.checkpoint_io.AtomicCheckpointIO},"
+    "{_target_: lightning.pytorch.plugins.precision.MixedPrecision, precision: 16-mixed, device: cpu}]",
+    "trainer.precision=null",
+]
+
+
+@pytest.mark.parametrize(
+    ("precision", "plain"),
+    [(["trainer.precision=32-true"], True), (["trainer.precision=bf16-mixed"], True), (FP16_WITH_LOSS_SCALING, False)],
+    ids=["32-true", "bf16-mixed", "16-mixed"],
+)
+def test_steps_with_loss_scaling_go_through_lightning(compose_config, precision: list[str], plain: bool) -> None:
+    """16-mixed scales the loss with a GradScaler, so its steps take Lightning's manual_backward and
+    optimizer.step (the path DDP takes too); the others take the plain steps. All of them learn."""
+    overrides = [*precision, "logger=none", "test=false", "optimizer=adam", "trainer.max_epochs=1"]
+    cfg = compose_config("train", overrides)
+    assert takes_plain_steps(build_trainer(cfg)) is plain
+    metrics = train(cfg)
+    checkpoint = torch.load(Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt", weights_only=True)
+    assert checkpoint["global_step"] == 51, "every batch of the sample's 3,253 training images is a step"
+    assert metrics["val/acc"] > 0.6, metrics
 
 
 def test_compiled_net_keeps_plain_parameter_names(compose_config) -> None:
@@ -31,7 +57,7 @@ def test_in_memory_batches_live_on_the_gpu(compose_config) -> None:
     datamodule.trainer = trainer
     datamodule.prepare_data()
     datamodule.setup("fit")
-    images, labels = next(iter(datamodule.train_dataloader()))
+    images, labels = next(iter(datamodule.train_dataloader()))[0]  # the first batch of the first group
     assert images.is_cuda and labels.is_cuda and images.dtype == torch.float32
 
 
