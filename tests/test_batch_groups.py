@@ -95,3 +95,4 @@ def test_loss_step_curve_and_epoch_metrics_sit_on_the_optimizer_step_axis(compos
     assert [int(row["step"]) for row in rows if row["train/loss_step"]] == [1, 3, 5, 7]
     epoch_rows = [(float(row["epoch"]), int(row["step"])) for row in rows if row["train/loss"]]
     assert epoch_rows == [(0, 3), (1, 6), (2, 9)], "one group per epoch, yet the x value is the optimizer step"
+    assert [int(row["step"]) for row in rows if row["lr-Adam"]] == [0, 3, 6], "at each epoch's first step"
