@@ -19,6 +19,15 @@ from torch_lessons.training import train
         (["data.val_fraction=0"], "data.val_fraction=0: must be a number strictly between 0 and 1"),
         (["data.num_workers=-1"], "data.num_workers=-1: must be an integer ≥ 0"),
         (["data.batches_per_group=0"], "data.batches_per_group=0: must be an integer ≥ 1"),
+        (
+            ["+trainer.gradient_clip_val=0.5"],
+            r"trainer.gradient_clip_val=0.5 is not supported: the lesson modules take their optimizer steps "
+            r"themselves \(manual optimization, one step per batch of a group\); leave it at None",
+        ),
+        (
+            ["+trainer.accumulate_grad_batches=4"],
+            r"trainer.accumulate_grad_batches=4 is not supported: .*; leave it at 1",
+        ),
     ],
 )
 def test_bad_value_names_key_value_and_what_is_allowed(compose_config, overrides, message: str) -> None:

@@ -62,6 +62,21 @@ def check_optimized_metric_mode(cfg: DictConfig) -> None:
         raise ConfigError(f"optimized_metric_mode={mode} is not one of: {', '.join(OPTIMIZATION_MODES)}")
 
 
+# Lightning applies these only under automatic optimization; the lesson modules step the optimizer
+# themselves (one step per batch of a group), and Lightning would refuse them with a traceback mid-start.
+AUTOMATIC_OPTIMIZATION_ONLY = {"trainer.gradient_clip_val": None, "trainer.accumulate_grad_batches": 1}
+
+
+def check_trainer_fits_manual_optimization(cfg: DictConfig) -> None:
+    for key, supported in AUTOMATIC_OPTIMIZATION_ONLY.items():
+        value = OmegaConf.select(cfg, key, default=supported)
+        if value != supported:
+            raise ConfigError(
+                f"{key}={value} is not supported: the lesson modules take their optimizer steps themselves "
+                f"(manual optimization, one step per batch of a group); leave it at {'null' if supported is None else supported}"
+            )
+
+
 def check_loss_fits_task(cfg: DictConfig) -> None:
     """Refuses e.g. ``task=fruit_yield loss=cross_entropy``, naming the losses that fit."""
     loss_choice = HydraConfig.get().runtime.choices.get("loss")
@@ -126,4 +141,5 @@ def check_net_fits_data(cfg: DictConfig, net: nn.Module) -> None:
 def check_config(cfg: DictConfig) -> None:
     check_values(cfg)
     check_optimized_metric_mode(cfg)
+    check_trainer_fits_manual_optimization(cfg)
     check_loss_fits_task(cfg)
