@@ -22,7 +22,7 @@ from torch_lessons.training import train
         (
             ["+trainer.gradient_clip_val=0.5"],
             r"trainer.gradient_clip_val=0.5 is not supported: the lesson modules take their optimizer steps "
-            r"themselves \(manual optimization, one step per batch of a group\); leave it at None",
+            r"themselves \(manual optimization, one step per batch of a group\); leave it at null",
         ),
         (
             ["+trainer.accumulate_grad_batches=4"],

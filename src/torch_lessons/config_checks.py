@@ -71,9 +71,10 @@ def check_trainer_fits_manual_optimization(cfg: DictConfig) -> None:
     for key, supported in AUTOMATIC_OPTIMIZATION_ONLY.items():
         value = OmegaConf.select(cfg, key, default=supported)
         if value != supported:
+            shown = "null" if supported is None else supported
             raise ConfigError(
                 f"{key}={value} is not supported: the lesson modules take their optimizer steps themselves "
-                f"(manual optimization, one step per batch of a group); leave it at {'null' if supported is None else supported}"
+                f"(manual optimization, one step per batch of a group); leave it at {shown}"
             )
 
 
