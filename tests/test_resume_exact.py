@@ -61,7 +61,7 @@ def test_resume_at_an_epoch_end(compose_config, straight_run) -> None:
         (4, 1),  # mid-epoch 2 (batch 1 of 3), one batch per training_step call
         (6, 1),  # the end of epoch 2, its last call
         (5, 2),  # mid-epoch 2 after a group of 2 batches
-        (6, 32),  # the end of epoch 2, one call for all its batches (the default grouping)
+        (6, 64),  # the end of epoch 2, one call for all its batches (the default grouping)
     ],
 )
 def test_resume_after_a_kill_mid_epoch(

@@ -50,7 +50,7 @@ class FashionMNISTDataModule(InMemoryDataModule):
         shuffle: bool = True,
         shuffle_seed: int | None = None,
         in_memory: bool = True,
-        batches_per_group: int = 32,
+        batches_per_group: int = 64,
         num_workers: int = 0,
         num_classes: int = 10,
         download_timeout: float = 10.0,

@@ -36,7 +36,7 @@ class TableDataModule(InMemoryDataModule):
         shuffle: bool = True,
         shuffle_seed: int | None = None,
         target_names: Sequence[str] | None = None,
-        batches_per_group: int = 32,
+        batches_per_group: int = 64,
     ) -> None:
         super().__init__()
         self.save_hyperparameters(logger=False)
