@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import torch
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
@@ -63,3 +64,10 @@ def compose_config(tmp_path: Path, data_dir: Path) -> ComposeConfig:
 
     yield compose_with
     GlobalHydra.instance().clear()
+
+
+def assert_same_weights(first: dict[str, torch.Tensor], second: dict[str, torch.Tensor]) -> None:
+    """Bit-identical state dicts, naming the first tensor that differs."""
+    assert first.keys() == second.keys()
+    for name in first:
+        assert torch.equal(first[name], second[name]), name

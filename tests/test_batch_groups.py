@@ -7,6 +7,7 @@ import lightning as L
 import pytest
 import torch
 
+from conftest import assert_same_weights
 from torch_lessons.modules import lean_steps
 from torch_lessons.training import train
 
@@ -48,12 +49,6 @@ def run(compose_config, overrides: list[str]) -> dict:
     cfg = compose_config("train", [*RUN, f"+callbacks.count._target_={__name__}.CountHooks", *overrides])
     train(cfg)
     return last_checkpoint(cfg)
-
-
-def assert_same_weights(first: dict[str, torch.Tensor], second: dict[str, torch.Tensor]) -> None:
-    assert first.keys() == second.keys()
-    for name in first:
-        assert torch.equal(first[name], second[name]), name
 
 
 @pytest.mark.parametrize("batches_per_group", [2, 32])

@@ -10,6 +10,7 @@ import lightning as L
 import pytest
 import torch
 
+from conftest import assert_same_weights
 from torch_lessons.training import train
 
 # fruit_yield: 5 rows, batch 2 → 3 shuffled batches per epoch; Adam so optimizer state matters too.
@@ -31,12 +32,6 @@ class SaveAndStopAt(L.Callback):
 
 def final_weights(cfg) -> dict[str, torch.Tensor]:
     return torch.load(Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"]
-
-
-def assert_same_weights(first: dict[str, torch.Tensor], second: dict[str, torch.Tensor]) -> None:
-    assert first.keys() == second.keys()
-    for name in first:
-        assert torch.equal(first[name], second[name]), name
 
 
 @pytest.fixture
