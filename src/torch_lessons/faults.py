@@ -45,11 +45,16 @@ def likely_cause(trainer: L.Trainer) -> str:
 
 
 def kept_checkpoint(trainer: L.Trainer) -> str:
-    callback = trainer.checkpoint_callback
-    saved = (callback.last_model_path or callback.best_model_path) if callback else ""
-    if saved and Path(saved).is_file():
-        return f"the last good checkpoint is kept: {saved}"
+    """The newest checkpoint file any ModelCheckpoint wrote (``last.ckpt`` after an epoch end)."""
+    saved = [Path(path) for callback in trainer.checkpoint_callbacks for path in saved_paths(callback) if path]
+    newest = max((path for path in saved if path.is_file()), key=lambda path: path.stat().st_mtime_ns, default=None)
+    if newest is not None:
+        return f"the last good checkpoint is kept: {newest}"
     return "no checkpoint had been saved yet"
+
+
+def saved_paths(callback: L.Callback) -> tuple[str, ...]:
+    return (getattr(callback, "last_model_path", ""), getattr(callback, "best_model_path", ""))
 
 
 class CheckpointOnInterrupt(L.Callback):
