@@ -7,6 +7,8 @@ from the ``hydra_plugins`` package, and imports that package, and so this module
   in conf/hydra/launcher/slurm.yaml (sbatch refuses any GPU request on a partition without GPUs).
 - sbatch refusing a sweep ends it with one line naming the launcher key and sbatch's own message,
   instead of submitit's traceback.
+- The other SLURM tasks of a DDP job (ranks 1, 2, ...) write nothing into the run dir: no ``.hydra/``,
+  no lines in ``train.log``; their logs are submitit's ``.submitit/<job id>/<job id>_<rank>_log.out|err``.
 - A job stopped by SIGTERM (``scancel --signal=TERM``, pre-emption) still hands its result back:
   without Slurm accounting submitit would otherwise wait forever for a job that left no result file.
 """
@@ -40,6 +42,10 @@ def slurm_gpus(accelerator: str, devices: Any) -> int | None:
 
 if not OmegaConf.has_resolver("slurm_gpus"):
     OmegaConf.register_new_resolver("slurm_gpus", slurm_gpus)
+
+# Hydra overrides for SLURM tasks other than rank 0: Lightning makes rank 0 the only writer of checkpoints
+# and logs; without these, every rank would also write .hydra/ and append its log lines to train.log.
+OTHER_RANK_OVERRIDES = ("hydra.output_subdir=null", "hydra.job_logging.root.handlers=[console]")
 
 # sbatch's messages and the launcher keys (conf/hydra/launcher/slurm.yaml) that cause them.
 SBATCH_CAUSES = {

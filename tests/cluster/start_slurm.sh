@@ -88,6 +88,10 @@ write_config() {
     # e.g. "NodeName=vm CPUs=2 Boards=1 SocketsPerBoard=1 CoresPerSocket=2 ThreadsPerCore=1 RealMemory=24105"
     node="$(slurmd -C | head -n 1)"
     mkdir -p /etc/slurm "$STATE_DIR/slurmctld" "$STATE_DIR/slurmd"
+    # OverSubscribe=FORCE:4 lets up to 4 jobs share a core, as processes on a workstation do, so the
+    # tests' jobs run side by side instead of queueing one or two at a time on a small machine; a
+    # request beyond the node (CPUs, memory, nodes) is still refused at submission
+    # (EnforcePartLimits=ALL) rather than left pending forever.
     cat >"$CONF" <<EOF
 $MARK
 ClusterName=torchlessons
@@ -107,12 +111,13 @@ AccountingStorageType=accounting_storage/none
 SchedulerType=sched/backfill
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core_Memory
+SchedulerParameters=sched_min_interval=0
 ReturnToService=2
 MpiDefault=none
 KillWait=10
 EnforcePartLimits=ALL
 $node NodeAddr=127.0.0.1 State=UNKNOWN
-PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
+PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE OverSubscribe=FORCE:4 State=UP
 EOF
 }
 

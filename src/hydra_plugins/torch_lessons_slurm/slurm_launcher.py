@@ -10,7 +10,7 @@ from typing import Any
 from hydra.core.utils import JobReturn, JobStatus
 from hydra_plugins.hydra_submitit_launcher import submitit_launcher
 
-from torch_lessons.slurm_launcher import sbatch_errors_in_one_line
+from torch_lessons.slurm_launcher import OTHER_RANK_OVERRIDES, sbatch_errors_in_one_line
 
 log = logging.getLogger(__name__)
 
@@ -23,12 +23,17 @@ class SlurmLauncher(submitit_launcher.SlurmLauncher):
             return super().launch(job_overrides, initial_job_idx)
 
     def __call__(self, sweep_overrides: list[str], *args: Any, **kwargs: Any) -> JobReturn:
-        """Runs one job inside its SLURM allocation.
+        """Runs one job (one SLURM task of it) inside its allocation; ranks other than 0 log to submitit's
+        per-task files only.
 
         A job interrupted by SIGTERM saves ``last.ckpt``, records ``interrupted`` in its result.json
         and exits; that exit is returned here as a finished job without a value, so that submitit
         writes its result file and the sweep goes on with (and summarizes) the other jobs.
         """
+        import submitit
+
+        if submitit.JobEnvironment().global_rank > 0:
+            sweep_overrides = [*sweep_overrides, *OTHER_RANK_OVERRIDES]
         try:
             return super().__call__(sweep_overrides, *args, **kwargs)
         except SystemExit as exit_:
