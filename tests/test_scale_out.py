@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 from omegaconf import OmegaConf
 
@@ -97,16 +98,17 @@ def test_submitit_local_runs_a_sweep_as_separate_jobs(tmp_path: Path) -> None:
     assert optimizers == ["sgd", "adam"]
 
 
-def test_slurm_launcher_allocates_one_task_per_device() -> None:
-    """What a SLURM job would request for 2 nodes × 4 GPUs of DDP; no cluster is contacted."""
+@pytest.mark.parametrize(
+    ("accelerator", "gpus_per_node"),
+    [("gpu", 4), ("auto", None), ("cpu", None)],  # sbatch refuses a GPU request on a partition without GPUs
+)
+def test_slurm_launcher_allocates_one_task_per_device(accelerator: str, gpus_per_node: int | None) -> None:
+    """What a SLURM job would request for 2 nodes × 4 devices of DDP; no cluster is contacted."""
     from hydra import compose, initialize_config_dir
 
+    overrides = ["hydra/launcher=slurm", "trainer=ddp", "trainer.devices=4", "trainer.num_nodes=2"]
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        cfg = compose(
-            "train",
-            ["hydra/launcher=slurm", "trainer=ddp", "trainer.devices=4", "trainer.num_nodes=2"],
-            return_hydra_config=True,
-        )
+        cfg = compose("train", [*overrides, f"trainer.accelerator={accelerator}"], return_hydra_config=True)
     launcher = cfg.hydra.launcher
     assert launcher._target_.endswith("SlurmLauncher")
-    assert (launcher.nodes, launcher.tasks_per_node, launcher.gpus_per_node) == (2, 4, 4)
+    assert (launcher.nodes, launcher.tasks_per_node, launcher.gpus_per_node) == (2, 4, gpus_per_node)

@@ -2,7 +2,7 @@
 ``scancel --signal=TERM`` and resuming, a failing job, and sbatch refusing a request.
 
 The Slurm jobs of all tests are submitted at once (module fixture ``sweeps``) so that they run side
-by side on the node; each test then waits for its own. The default requests (1 CPU, 4 GB, no GPU on
+by side on the node; each test then waits for its own, the quickest first. The default requests (1 CPU, 4 GB, no GPU on
 a CPU run) are what these tests submit: no launcher override is needed on a CPU-only partition.
 """
 
@@ -48,13 +48,13 @@ def sweeps(slurm, tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> I
     started = {
         "sample": Sweep(root / "sample", *SAMPLE_SWEEP, data),
         "ddp": Sweep(root / "ddp", *DDP_JOB, data),
-        "interrupted": Sweep(root / "interrupted", *INTERRUPTED_JOB, f"hydra.launcher.name=sigterm-{root.name}", data),
+        "interrupted": Sweep(root / "interrupted", *INTERRUPTED_JOB, data),
     }
     # as a scheduler pre-empts a job: SIGTERM once training has begun (its first last.ckpt)
-    started["interrupted"].signal_when("multirun/*/*/0_*/checkpoints/last.ckpt", job_name=f"sigterm-{root.name}")
+    started["interrupted"].signal_when("multirun/*/*/0_*/checkpoints/last.ckpt")
     yield started
     for sweep in started.values():
-        sweep.process.kill()
+        sweep.stop()
     print("\nSlurm sweeps, wall time (s):", {name: sweep.wall_s for name, sweep in started.items()})
 
 
@@ -65,25 +65,53 @@ def finished(sweep: Sweep) -> Sweep:
     return sweep
 
 
-def test_sweep_on_the_sample_summarizes_every_job_and_keeps_submitit_logs(sweeps: dict[str, Sweep]) -> None:
-    sweep = finished(sweeps["sample"])
-    summary = (sweep.sweep_dir / "summary.md").read_text()
-    rows = [line for line in summary.splitlines() if line.startswith("| ") and "optimizer.lr=" in line.split("|")[1]]
-    assert len(rows) == 3, summary
-    ok_rows = [row for row in rows if row.rstrip(" |").endswith("| ok")]
-    assert sorted(row.split("|")[2].strip() for row in ok_rows) == ["optimizer.lr=0.01", "optimizer.lr=0.1"], summary
-    (failed,) = [row for row in rows if row not in ok_rows]
-    assert "optimizer.lr=-1" in failed and "failed: optimizer.lr=-1" in failed, failed
-    assert rows[-1] == failed, "the failed job is listed after the finished ones"
-    for number in (0, 1):
-        result = json.loads((sweep.job_dir(number) / "result.json").read_text())
-        assert result["status"] == "ok" and result["epochs"] == 1 and 0 < result["metrics"]["val/acc"] <= 1
+def test_scancel_sigterm_saves_last_checkpoint_and_the_printed_command_resumes_exactly(
+    sweeps: dict[str, Sweep], compose_config
+) -> None:
+    sweep = finished(sweeps["interrupted"])
+    assert sweep.signalled is not None and sweep.signalled.returncode == 0, sweep.signalled
 
-    # submitit's files: one folder per array task, with the job's stdout and stderr
-    logs = sorted(path.name for path in (sweep.sweep_dir / ".submitit").glob("*/*_log.*"))
-    assert len(logs) == 6 and all(name.endswith(("_0_log.out", "_0_log.err")) for name in logs), logs
-    (job_stdout,) = (sweep.sweep_dir / ".submitit").glob("*_0/*_0_0_log.out")
-    assert "Job completed successfully" in job_stdout.read_text()
+    checkpoint = torch.load(sweep.job_dir(0) / "checkpoints" / "last.ckpt", weights_only=True)
+    assert 0 < checkpoint["epoch"] < 149, "stopped mid-run, not at the end"
+    assert "interrupted" in (sweep.sweep_dir / "summary.md").read_text()
+    (job_stdout,) = (sweep.sweep_dir / ".submitit").glob("*/*_0_log.out")
+    (message,) = [line for line in job_stdout.read_text().splitlines() if line.startswith("Interrupted by SIGTERM")]
+    command = shlex.split(message.split("Resume with: ")[1])
+    assert command[:2] == ["python", "train.py"] and command[-1] == f"ckpt_path='{sweep.job_dir(0)}'", command
+
+    resumed = compose_config("train", command[2:])  # the printed command's overrides, as train.py composes them
+    train(resumed)
+    uninterrupted = compose_config("train", command[2:-1])
+    train(uninterrupted)
+    final = [
+        torch.load(Path(cfg.paths.output_dir, "checkpoints", "last.ckpt"), weights_only=True)
+        for cfg in (resumed, uninterrupted)
+    ]
+    assert (final[0]["epoch"], final[0]["global_step"]) == (final[1]["epoch"], final[1]["global_step"])
+    assert_same_weights(final[0]["state_dict"], final[1]["state_dict"])
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        (
+            "hydra.launcher.partition=nope",
+            "error: hydra.launcher.partition=nope: sbatch: error: invalid partition specified: nope; "
+            "Batch job submission failed: Invalid partition name specified",
+        ),
+        (
+            "hydra.launcher.mem_gb=100000",
+            "error: hydra.launcher.mem_gb=100000: sbatch: error: Memory specification can not be satisfied; "
+            "Batch job submission failed: Requested node configuration is not available",
+        ),
+    ],
+    ids=["partition", "mem_gb"],
+)
+def test_sbatch_refusal_is_one_line_naming_the_key(sweeps, tmp_path: Path, override: str, message: str) -> None:
+    """Refused at submission: nothing runs. (``sweeps`` only so that its jobs run meanwhile.)"""
+    sweep = Sweep(tmp_path / "outputs", "task=least_squares", "optimizer=sgd,adam", override, timeout_s=60)
+    assert sweep.wait().returncode == 1
+    assert sweep.stderr.splitlines() == [message]
 
 
 def losses_per_row(state_dict: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -128,48 +156,22 @@ def test_ddp_job_runs_as_two_slurm_tasks_reduces_metrics_and_rank_zero_writes(sw
     assert "GLOBAL_RANK: 1, MEMBER: 2/2" in rank_one_stdout.with_suffix(".err").read_text()
 
 
-def test_scancel_sigterm_saves_last_checkpoint_and_the_printed_command_resumes_exactly(
-    sweeps: dict[str, Sweep], compose_config
-) -> None:
-    sweep = finished(sweeps["interrupted"])
-    assert sweep.signalled is not None and sweep.signalled.returncode == 0, sweep.signalled
+def test_sweep_on_the_sample_summarizes_every_job_and_keeps_submitit_logs(sweeps: dict[str, Sweep]) -> None:
+    sweep = finished(sweeps["sample"])
+    summary = (sweep.sweep_dir / "summary.md").read_text()
+    rows = [line for line in summary.splitlines() if line.startswith("| ") and "optimizer.lr=" in line.split("|")[1]]
+    assert len(rows) == 3, summary
+    ok_rows = [row for row in rows if row.rstrip(" |").endswith("| ok")]
+    assert sorted(row.split("|")[2].strip() for row in ok_rows) == ["optimizer.lr=0.01", "optimizer.lr=0.1"], summary
+    (failed,) = [row for row in rows if row not in ok_rows]
+    assert "optimizer.lr=-1" in failed and "failed: optimizer.lr=-1" in failed, failed
+    assert rows[-1] == failed, "the failed job is listed after the finished ones"
+    for number in (0, 1):
+        result = json.loads((sweep.job_dir(number) / "result.json").read_text())
+        assert result["status"] == "ok" and result["epochs"] == 1 and 0 < result["metrics"]["val/acc"] <= 1
 
-    checkpoint = torch.load(sweep.job_dir(0) / "checkpoints" / "last.ckpt", weights_only=True)
-    assert 0 < checkpoint["epoch"] < 149, "stopped mid-run, not at the end"
-    assert "interrupted" in (sweep.sweep_dir / "summary.md").read_text()
-    (job_stdout,) = (sweep.sweep_dir / ".submitit").glob("*/*_0_log.out")
-    (message,) = [line for line in job_stdout.read_text().splitlines() if line.startswith("Interrupted by SIGTERM")]
-    command = shlex.split(message.split("Resume with: ")[1])
-    assert command[:2] == ["python", "train.py"] and command[-1] == f"ckpt_path='{sweep.job_dir(0)}'", command
-
-    resumed = compose_config("train", command[2:])  # the printed command's overrides, as train.py composes them
-    train(resumed)
-    uninterrupted = compose_config("train", command[2:-1])
-    train(uninterrupted)
-    final = [
-        torch.load(Path(cfg.paths.output_dir, "checkpoints", "last.ckpt"), weights_only=True)
-        for cfg in (resumed, uninterrupted)
-    ]
-    assert (final[0]["epoch"], final[0]["global_step"]) == (final[1]["epoch"], final[1]["global_step"])
-    assert_same_weights(final[0]["state_dict"], final[1]["state_dict"])
-
-
-@pytest.mark.parametrize(
-    ("override", "message"),
-    [
-        (
-            "hydra.launcher.partition=nope",
-            "error: hydra.launcher.partition=nope: sbatch: error: invalid partition specified: nope; "
-            "Batch job submission failed: Invalid partition name specified",
-        ),
-        (
-            "hydra.launcher.mem_gb=100000",
-            "error: hydra.launcher.mem_gb=100000: sbatch: error: Memory specification can not be satisfied; "
-            "Batch job submission failed: Requested node configuration is not available",
-        ),
-    ],
-)
-def test_sbatch_refusal_is_one_line_naming_the_key(slurm, tmp_path: Path, override: str, message: str) -> None:
-    sweep = Sweep(tmp_path / "outputs", "task=least_squares", "optimizer=sgd,adam", override)
-    assert sweep.wait(timeout_s=60).returncode == 1
-    assert sweep.stderr.splitlines() == [message]
+    # submitit's files: one folder per array task, with the job's stdout and stderr
+    logs = sorted(path.name for path in (sweep.sweep_dir / ".submitit").glob("*/*_log.*"))
+    assert len(logs) == 6 and all(name.endswith(("_0_log.out", "_0_log.err")) for name in logs), logs
+    (job_stdout,) = (sweep.sweep_dir / ".submitit").glob("*_0/*_0_0_log.out")
+    assert "Job completed successfully" in job_stdout.read_text()
