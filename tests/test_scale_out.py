@@ -1,6 +1,7 @@
 """The path past one process: Lightning DDP with 2 CPU processes (gloo), and sweeps through submitit."""
 
 import csv
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -112,3 +113,16 @@ def test_slurm_launcher_allocates_one_task_per_device(accelerator: str, gpus_per
     launcher = cfg.hydra.launcher
     assert launcher._target_.endswith("SlurmLauncher")
     assert (launcher.nodes, launcher.tasks_per_node, launcher.gpus_per_node) == (2, 4, gpus_per_node)
+
+
+def test_slurm_launcher_without_sbatch_says_where_to_run(tmp_path: Path) -> None:
+    """Off the cluster (no sbatch/srun on PATH): one line, not submitit's traceback; nothing is submitted."""
+    environment = {**os.environ, "PATH": str(tmp_path)}  # a dir without Slurm's commands
+    command = [sys.executable, "train.py", "-m", "hydra/launcher=slurm", "task=least_squares", "optimizer=sgd,adam"]
+    command += [f"paths.log_dir={tmp_path / 'outputs'}"]
+    result = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120, env=environment)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "error: hydra/launcher=slurm needs Slurm's sbatch and srun on PATH: run the sweep on the cluster's login "
+        "node (or use hydra/launcher=local to run its jobs here)"
+    ]

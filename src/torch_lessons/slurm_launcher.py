@@ -15,6 +15,7 @@ from the ``hydra_plugins`` package, and imports that package, and so this module
 
 import contextlib
 import io
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -69,6 +70,16 @@ def sbatch_refusal(params: dict[str, Any], sbatch_message: str) -> str:
     keys = [key for words, causes in SBATCH_CAUSES.items() if words in lowered for key in causes if key in params]
     named = [f"hydra.launcher.{key}={params[key]}" for key in dict.fromkeys(keys) if params[key] is not None]
     return f"{', '.join(named) or 'hydra/launcher=slurm'}: {message}"
+
+
+def require_slurm_commands() -> None:
+    """Without ``sbatch``/``srun`` (not on a cluster's login node) submitit fails with a traceback."""
+    missing = [command for command in ("sbatch", "srun") if shutil.which(command) is None]
+    if missing:
+        raise SystemExit(
+            f"error: hydra/launcher=slurm needs Slurm's {' and '.join(missing)} on PATH: run the sweep on the "
+            "cluster's login node (or use hydra/launcher=local to run its jobs here)"
+        )
 
 
 @contextlib.contextmanager

@@ -10,7 +10,7 @@ from typing import Any
 from hydra.core.utils import JobReturn, JobStatus
 from hydra_plugins.hydra_submitit_launcher import submitit_launcher
 
-from torch_lessons.slurm_launcher import OTHER_RANK_OVERRIDES, sbatch_errors_in_one_line
+from torch_lessons.slurm_launcher import OTHER_RANK_OVERRIDES, require_slurm_commands, sbatch_errors_in_one_line
 
 log = logging.getLogger(__name__)
 
@@ -19,6 +19,7 @@ class SlurmLauncher(submitit_launcher.SlurmLauncher):
     """The plugin's launcher; conf/hydra/launcher/slurm.yaml names it as ``_target_``."""
 
     def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> Sequence[JobReturn]:
+        require_slurm_commands()
         with sbatch_errors_in_one_line(self.params):
             return super().launch(job_overrides, initial_job_idx)
 
