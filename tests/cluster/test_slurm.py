@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import assert_same_weights
+from conftest import DDP_RUN_DIR_FILES, assert_same_weights, files_below
 from slurm_cluster import Sweep, require_slurm
 from torch_lessons.training import train
 
@@ -136,19 +136,7 @@ def test_ddp_job_runs_as_two_slurm_tasks_reduces_metrics_and_rank_zero_writes(sw
     assert [float(row["epoch"]) for row in rows] == [0, 1], "one metrics file, one row per epoch: rank 0 only"
     assert abs(float(rows[-1]["val/loss"]) - all_rows) <= 1e-4 * all_rows, (rows[-1], all_rows, rank_zero_rows)
 
-    files = sorted(str(path.relative_to(run_dir)) for path in run_dir.rglob("*") if path.is_file())
-    assert files == [
-        ".hydra/config.yaml",
-        ".hydra/hydra.yaml",
-        ".hydra/overrides.yaml",
-        "checkpoints/epoch_001.ckpt",
-        "checkpoints/last.ckpt",
-        "config_tree.txt",
-        "csv/hparams.yaml",
-        "csv/metrics.csv",
-        "result.json",
-        "train.log",
-    ]
+    assert files_below(run_dir) == DDP_RUN_DIR_FILES
     assert (run_dir / "train.log").read_text().count("Parameters: 8 trainable") == 1, "rank 1 logged into train.log"
     # rank 1 is SLURM task 1 of the job: its log is submitit's <job id>_1_log.out/err
     (rank_one_stdout,) = (sweep.sweep_dir / ".submitit").glob("*/*_1_log.out")
