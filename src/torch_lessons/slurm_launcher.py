@@ -14,7 +14,6 @@ from the ``hydra_plugins`` package, and imports that package, and so this module
 """
 
 import contextlib
-import io
 import shutil
 import subprocess
 import sys
@@ -82,28 +81,43 @@ def require_slurm_commands() -> None:
         )
 
 
+class StderrWithoutSbatchLines:
+    """stderr as it is, except sbatch's own lines, held back: submitit prints sbatch's message before it
+    raises, and the one-line error repeats it."""
+
+    def __init__(self, stderr: Any) -> None:
+        self.stderr = stderr
+        self.held: list[str] = []
+
+    def write(self, text: str) -> int:
+        if text.startswith("sbatch: ") or (text == "\n" and self.held and self.held[-1] != "\n"):
+            self.held.append(text)
+            return len(text)
+        return self.stderr.write(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stderr, name)
+
+
 @contextlib.contextmanager
 def sbatch_errors_in_one_line(params: dict[str, Any]) -> Iterator[None]:
-    """Turns submitit's ``FailedJobError`` from sbatch into ``error: <key>=<value>: <sbatch's message>``.
-
-    submitit also prints sbatch's message to stderr before raising, so stderr is held while the
-    sweep is submitted and awaited, and passed on afterwards without that duplicate.
-    """
+    """Turns submitit's ``FailedJobError`` from sbatch into ``error: <key>=<value>: <sbatch's message>``;
+    other errors, and sbatch's lines when it did not refuse, pass through unchanged."""
     from submitit.core.utils import FailedJobError
 
-    held = io.StringIO()
-    refusal = None
+    stderr = StderrWithoutSbatchLines(sys.stderr)
+    refused = False
     try:
-        with contextlib.redirect_stderr(held):
+        with contextlib.redirect_stderr(stderr):
             yield
     except FailedJobError as error:
         command = getattr(error.__cause__, "cmd", None)
-        if not (isinstance(error.__cause__, subprocess.CalledProcessError) and command and command[0] == "sbatch"):
+        refused = (
+            isinstance(error.__cause__, subprocess.CalledProcessError) and bool(command) and command[0] == "sbatch"
+        )
+        if not refused:
             raise
-        refusal = sbatch_refusal(params, str(error))
-        raise SystemExit(f"error: {refusal}") from None
+        raise SystemExit(f"error: {sbatch_refusal(params, str(error))}") from None
     finally:
-        text = held.getvalue()
-        if refusal is not None:
-            text = "".join(line for line in text.splitlines(keepends=True) if not line.startswith("sbatch: "))
-        sys.stderr.write(text)
+        if not refused:
+            sys.stderr.write("".join(stderr.held))
