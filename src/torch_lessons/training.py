@@ -59,4 +59,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
             logger.log_hyperparams(run_hyperparameters(cfg, choices), metrics=hparam_metrics)
         else:
             logger.log_hyperparams(run_hyperparameters(cfg, choices))
+        # Lightning closed its writers after testing; the hparams reopened one whose events wait in a
+        # daemon thread's queue until it is closed, and would be lost if the process ended first.
+        logger.finalize("success")
     return metrics

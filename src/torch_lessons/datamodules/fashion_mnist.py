@@ -5,6 +5,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch
+from lightning.pytorch.overrides.distributed import UnrepeatedDistributedSampler
 from torch import Tensor
 from torch.utils.data import DataLoader, Subset, random_split
 from torchvision.datasets import FashionMNIST
@@ -143,14 +144,25 @@ class FashionMNISTDataModule(InMemoryDataModule):
                 shuffle,
                 convert_inputs=images_to_float,
                 batches_per_group=batches_per_group,
+                pad_shards=split == "train",
             )
+        dataset = Subset(split_file, rows)
         return DataLoader(
-            Subset(split_file, rows),
+            dataset,
             batch_size=self.batch_size,
             shuffle=shuffle,
+            sampler=self.unpadded_shard(dataset) if split != "train" else None,
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
         )
+
+    def unpadded_shard(self, dataset: Subset) -> UnrepeatedDistributedSampler | None:
+        """Under DDP, this rank's share of a validation/test split with no example repeated (Lightning
+        would pad with its ``DistributedSampler``, counting some twice); None in one process."""
+        trainer = self.trainer
+        if trainer is None or trainer.world_size == 1:
+            return None
+        return UnrepeatedDistributedSampler(dataset, trainer.world_size, trainer.global_rank, shuffle=False)
 
     def train_dataloader(self) -> InMemoryBatches | DataLoader:
         return self._loader("train", shuffle=self.shuffle, batches_per_group=self.batches_per_group)
