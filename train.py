@@ -28,4 +28,7 @@ def main(cfg: DictConfig) -> float | None:
 
 
 if __name__ == "__main__":
-    main()
+    from torch_lessons.sweep_interrupt import finish_interrupted_sweep
+
+    with finish_interrupted_sweep():  # SIGTERM/Ctrl-C to a sweep: summary, one line, exit 128 + signal
+        main()

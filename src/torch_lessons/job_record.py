@@ -19,6 +19,7 @@ from lightning.fabric.utilities.rank_zero import rank_zero_only
 from omegaconf import DictConfig
 
 from torch_lessons.errors import ConfigError, TrainingFault
+from torch_lessons.sweep_interrupt import SweepInterrupted, interruption_name, running_job, sweep_was_interrupted
 
 log = logging.getLogger(__name__)
 
@@ -56,16 +57,24 @@ def run_and_record(cfg: DictConfig, train: Callable[[DictConfig], Metrics]) -> f
 
     A run whose optimized metric is NaN or infinite (a diverging lr) is recorded as failed too.
     """
-    multirun = HydraConfig.get().mode == RunMode.MULTIRUN
+    hydra_config = HydraConfig.get()
+    multirun = hydra_config.mode == RunMode.MULTIRUN
     started = time.perf_counter()
     metrics: Metrics = {}
     value = None
+    if multirun and sweep_was_interrupted(Path(hydra_config.sweep.dir)):
+        record(cfg, "not started (the sweep was interrupted)", metrics, started)
+        return None
     try:
-        metrics = train(cfg)
+        with running_job():
+            metrics = train(cfg)
         value = optimized_value(cfg, metrics)
         status = "ok" if math.isfinite(value) else f"failed: diverged ({cfg.optimized_metric} = {value})"
     except (SystemExit, KeyboardInterrupt) as error:  # Ctrl-C or SIGTERM (Lightning exits): stop the whole sweep
-        record(cfg, f"interrupted ({type(error).__name__})", metrics, started)
+        name = interruption_name(error)
+        record(cfg, f"interrupted ({name})", metrics, started)
+        if multirun:  # a plain exception that a joblib parent unpickles without importing Lightning
+            raise SweepInterrupted(name) from None
         raise
     except Exception as error:
         status = f"failed: {one_line_reason(error)}"
