@@ -109,3 +109,20 @@ def test_optuna_subdir_must_hold_the_job_number(tmp_path: Path) -> None:
     )
     config.hydra.sweep.subdir = "${hydra.job.num}_${hydra.job.override_dirname}"
     assert job_dir_collision(config, None) is None
+
+
+def test_optuna_search_with_a_bad_fixed_value_is_one_line(tmp_path: Path) -> None:
+    """Without the check every trial fails and Optuna ends with a traceback ("No trials are completed yet")."""
+    result = subprocess.run(
+        [sys.executable, "train.py", "hparams_search=fashion_mnist_optuna", "optimizer.weight_decay=-1"]
+        + ["debug=fast_dev_run", f"paths.log_dir={tmp_path}"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "error: optimizer.weight_decay=-1: must be a number ≥ 0 (every job of this search would fail on it)"
+    ]
+    assert not (tmp_path / "multirun").exists()

@@ -12,6 +12,7 @@ from typing import Any
 
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.global_hydra import GlobalHydra
+from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf, open_dict
@@ -71,6 +72,24 @@ def job_dir_collision(config: DictConfig, jobs: list[dict[str, Any]] | None) -> 
     return None
 
 
+def fixed_values_refusal(config: DictConfig) -> str | None:
+    """For a sweeper without a plan (Optuna): the config checks on the values every job shares, so that a
+    bad fixed value is one line before the search instead of a failure in every trial."""
+    from torch_lessons.config_checks import check_config
+    from torch_lessons.errors import ConfigError
+
+    loader = GlobalHydra.instance().config_loader()
+    parsed = OverridesParser.create(config_loader=loader).parse_overrides(list(config.hydra.overrides.task))
+    fixed = [override.input_line for override in parsed if not override.is_sweep_override()]
+    job_config = loader.load_sweep_config(config, fixed)
+    HydraConfig.instance().set_config(job_config)
+    try:
+        check_config(job_config)
+    except ConfigError as error:
+        return f"{error} (every job of this search would fail on it)"
+    return None
+
+
 def read_plan(sweep_dir: Path) -> list[dict[str, Any]]:
     """The planned jobs of a sweep dir ([] when it has no plan, e.g. an Optuna search)."""
     path = sweep_dir / PLAN_FILE
@@ -85,7 +104,7 @@ class PlanSweep(Callback):
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         jobs = planned_jobs(config)
-        refusal = job_dir_collision(config, jobs)
+        refusal = job_dir_collision(config, jobs) or (fixed_values_refusal(config) if jobs is None else None)
         if refusal:
             sys.exit(f"error: {refusal}")
         sweep_dir = Path(config.hydra.sweep.dir)
