@@ -1,20 +1,17 @@
 """Bad values, data files, checkpoints and a full disk end in one line naming the key or file, the value and
 what to do, found before training where they can be."""
 
-import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 
-from conftest import PROJECT_ROOT
 from torch_lessons.checkpoint_io import AtomicCheckpointIO
 from torch_lessons.errors import ConfigError, TrainingFault
 from torch_lessons.evaluation import evaluate
-from torch_lessons.job_record import run_and_record, write_result
+from torch_lessons.job_record import write_result
 from torch_lessons.training import train
 
 
@@ -175,36 +172,3 @@ def test_full_disk_while_saving_a_checkpoint(tmp_path: Path) -> None:
         assert list(target.parent.iterdir()) == [], "no partial file is left behind"
     finally:
         subprocess.run(["umount", str(mount_point)], check=True)
-
-
-def test_single_run_records_the_one_line(compose_config) -> None:
-    cfg = compose_config("train", ["task=least_squares", "seed=-1"])
-    with pytest.raises(ConfigError):
-        run_and_record(cfg, train)
-    recorded = json.loads((Path(cfg.paths.output_dir) / "result.json").read_text())
-    assert recorded["status"] == "failed: seed=-1: must be an integer from 0 to 4294967295 (null: unseeded)"
-
-
-@pytest.mark.parametrize(
-    ("script", "arguments", "line"),
-    [
-        (
-            "train.py",
-            ["task=least_squares", "optimizer.momentum=-1"],
-            "error: optimizer.momentum=-1: must be a number ≥ 0",
-        ),
-        ("eval.py", ["task=least_squares"], "error: ckpt_path is required: python eval.py ckpt_path=<run dir | "),
-    ],
-    ids=["train", "eval"],
-)
-def test_scripts_print_one_line(tmp_path: Path, script: str, arguments: list[str], line: str) -> None:
-    result = subprocess.run(
-        [sys.executable, script, *arguments, f"paths.log_dir={tmp_path}"],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 1
-    assert result.stderr.strip().splitlines()[-1].startswith(line)
-    assert "Traceback" not in result.stderr

@@ -83,21 +83,32 @@ def test_interrupted_sweep_summarizes_and_leaves_no_process(tmp_path: Path, laun
         assert (checkpoint_dir / "last.ckpt").is_file(), "each interrupted job saved its state"
 
 
-def test_sweep_whose_job_dirs_collide_is_refused_before_any_job(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("overrides", "line"),
+    [
+        (
+            ["-m", "task=least_squares", "optimizer=sgd,adam", "hydra.sweep.subdir=job"],
+            "error: hydra.sweep.subdir=job puts job 0 (optimizer=sgd) and job 1 (optimizer=adam) into the same dir "
+            "job; include ${hydra.job.num} in it",
+        ),
+        (  # without the check every trial fails and Optuna ends with a traceback ("No trials are completed yet")
+            ["hparams_search=fashion_mnist_optuna", "optimizer.weight_decay=-1", "debug=fast_dev_run"],
+            "error: optimizer.weight_decay=-1: must be a number ≥ 0 (every job of this search would fail on it)",
+        ),
+    ],
+    ids=["colliding job dirs", "optuna with a bad fixed value"],
+)
+def test_sweep_refused_in_one_line_before_any_job(tmp_path: Path, overrides: list[str], line: str) -> None:
     result = subprocess.run(
-        [sys.executable, "train.py", "-m", "task=least_squares", "optimizer=sgd,adam", "hydra.sweep.subdir=job"]
-        + [f"paths.log_dir={tmp_path}"],
+        [sys.executable, "train.py", *overrides, f"paths.log_dir={tmp_path}"],
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert result.returncode == 1
-    assert result.stderr.strip().splitlines() == [
-        "error: hydra.sweep.subdir=job puts job 0 (optimizer=sgd) and job 1 (optimizer=adam) into the same dir job; "
-        "include ${hydra.job.num} in it"
-    ]
-    assert not list(tmp_path.rglob("result.json")) and not list(tmp_path.rglob(".hydra"))
+    assert result.stderr.strip().splitlines() == [line]
+    assert not (tmp_path / "multirun").exists()
 
 
 def test_optuna_subdir_must_hold_the_job_number(tmp_path: Path) -> None:
@@ -109,20 +120,3 @@ def test_optuna_subdir_must_hold_the_job_number(tmp_path: Path) -> None:
     )
     config.hydra.sweep.subdir = "${hydra.job.num}_${hydra.job.override_dirname}"
     assert job_dir_collision(config, None) is None
-
-
-def test_optuna_search_with_a_bad_fixed_value_is_one_line(tmp_path: Path) -> None:
-    """Without the check every trial fails and Optuna ends with a traceback ("No trials are completed yet")."""
-    result = subprocess.run(
-        [sys.executable, "train.py", "hparams_search=fashion_mnist_optuna", "optimizer.weight_decay=-1"]
-        + ["debug=fast_dev_run", f"paths.log_dir={tmp_path}"],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 1
-    assert result.stderr.strip().splitlines() == [
-        "error: optimizer.weight_decay=-1: must be a number ≥ 0 (every job of this search would fail on it)"
-    ]
-    assert not (tmp_path / "multirun").exists()
