@@ -10,6 +10,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -74,7 +75,7 @@ def run_and_record(cfg: DictConfig, train: Callable[[DictConfig], Metrics]) -> f
         record(cfg, "not started (the sweep was interrupted)", metrics, started)
         return None
     try:
-        with running_job():
+        with running_job() if multirun else nullcontext():  # a single run keeps Lightning's signal handling
             metrics = train(cfg)
         value = optimized_value(cfg, metrics)
         status = "ok" if math.isfinite(value) else f"failed: diverged ({cfg.optimized_metric} = {value})"

@@ -116,12 +116,15 @@ def interruption_name(error: BaseException) -> str:
 def running_job() -> Iterator[None]:
     """Marks this process as inside a job, so that a signal outside Lightning's handling (data
     loading, building the net) interrupts the job too."""
+    previous = {watched: signal.getsignal(watched) for watched in WATCHED}
     watch_signals()
     STATE.job_running = True
     try:
         yield
     finally:
         STATE.job_running = False
+        for watched, handler in previous.items():
+            signal.signal(watched, handler)
 
 
 @contextmanager
