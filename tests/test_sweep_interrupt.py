@@ -37,6 +37,7 @@ def wait_for(condition, timeout: float) -> None:
         time.sleep(0.5)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("launcher", "signal_number", "training_jobs"),
     [([], signal.SIGINT, 1), (["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"], signal.SIGTERM, 2)],

@@ -81,7 +81,10 @@ def fixed_values_refusal(config: DictConfig) -> str | None:
     loader = GlobalHydra.instance().config_loader()
     parsed = OverridesParser.create(config_loader=loader).parse_overrides(list(config.hydra.overrides.task))
     fixed = [override.input_line for override in parsed if not override.is_sweep_override()]
-    job_config = loader.load_sweep_config(config, fixed)
+    try:
+        job_config = loader.load_sweep_config(config, fixed)
+    except Exception:  # fixed values that compose only with a searched choice (e.g. optimizer=adam): left to the jobs
+        return None
     HydraConfig.instance().set_config(job_config)
     try:
         check_config(job_config)
