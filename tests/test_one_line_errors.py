@@ -3,6 +3,8 @@ what to do, found before training where they can be."""
 
 import shutil
 import subprocess
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
@@ -107,12 +109,33 @@ def test_directory_in_place_of_a_full_set_file_is_not_called_missing(compose_con
         train(compose_config("train", overrides))
 
 
-def test_data_dir_that_is_a_file(compose_config, tmp_path: Path) -> None:
-    not_a_dir = tmp_path / "data.txt"
-    not_a_dir.write_text("a file")
-    cfg = compose_config("train", ["debug=fast_dev_run", f"paths.data_dir={not_a_dir}"])
-    with pytest.raises(ConfigError, match=rf"^paths.data_dir={not_a_dir}: cannot create .* \(Not a directory\); "):
-        train(cfg)
+@contextmanager
+def mounted_tmpfs(mount_point: Path, options: str) -> Iterator[Path]:
+    """A real small or read-only filesystem (needs root; skipped where it cannot be mounted)."""
+    mount_point.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(mount_point)]).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here (needs root)")
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", str(mount_point)], check=True)
+
+
+@pytest.mark.parametrize("kind", ["a file", "read-only"])
+def test_data_dir_that_cannot_be_written(compose_config, tmp_path: Path, kind: str) -> None:
+    with ExitStack() as stack:
+        if kind == "a file":
+            data_dir = tmp_path / "data.txt"
+            data_dir.write_text("a file")
+            reason = "Not a directory"
+        else:
+            data_dir = stack.enter_context(mounted_tmpfs(tmp_path / "read-only", "ro,size=64k"))
+            reason = "Read-only file system"
+        cfg = compose_config("train", ["debug=fast_dev_run", f"paths.data_dir={data_dir}"])
+        with pytest.raises(
+            ConfigError, match=rf"^paths.data_dir={data_dir}: cannot create .* \({reason}\); choose a directory"
+        ):
+            train(cfg)
 
 
 def test_val_fraction_that_leaves_no_validation_image(compose_config) -> None:
@@ -160,15 +183,9 @@ def test_full_disk_names_the_file_and_keeps_the_record(compose_config, tmp_path:
 
 
 def test_full_disk_while_saving_a_checkpoint(tmp_path: Path) -> None:
-    """A real small filesystem (tmpfs, needs root); torch reports it as `unexpected pos` first."""
-    mount_point = tmp_path / "small"
-    mount_point.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount_point)]).returncode != 0:
-        pytest.skip("cannot mount a small tmpfs here (needs root)")
-    try:
+    """A real small filesystem; torch reports it as `unexpected pos` first, ENOSPC only in its context."""
+    with mounted_tmpfs(tmp_path / "small", "size=64k") as mount_point:
         target = mount_point / "checkpoints" / "last.ckpt"
         with pytest.raises(TrainingFault, match=rf"^no space left on device writing {target}: free some space"):
             AtomicCheckpointIO().save_checkpoint({"weights": torch.zeros(100_000)}, target)
         assert list(target.parent.iterdir()) == [], "no partial file is left behind"
-    finally:
-        subprocess.run(["umount", str(mount_point)], check=True)
