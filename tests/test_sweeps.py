@@ -17,8 +17,8 @@ from conftest import PROJECT_ROOT
 from torch_lessons.errors import ConfigError
 from torch_lessons.job_record import run_and_record
 from torch_lessons.parallel_jobs import threads_per_job
+from torch_lessons.summary import count_by_outcome, read_sweep, write_summary
 from torch_lessons.summary import main as summary_main
-from torch_lessons.summary import write_summary
 from torch_lessons.sweep_interrupt import SweepInterrupted
 from torch_lessons.training import train
 
@@ -211,3 +211,21 @@ def test_summary_keeps_the_other_rows_when_a_record_is_broken(tmp_path: Path, ca
         "| unreadable record: result.json: Unterminated string starting at: line 1 column 18 (char 17) |"
     )
     assert rows[2].endswith("| unreadable record: result.json has no 'metrics' entry |")
+
+
+def test_summary_of_an_interrupted_sweep_lists_planned_jobs_never_started(tmp_path: Path) -> None:
+    planned = [
+        {"num": n, "dir": f"{n}_optimizer={name}", "overrides": [f"optimizer={name}"]}
+        for n, name in enumerate(["sgd", "adam", "adamw"])
+    ]
+    OmegaConf.save(OmegaConf.create({"jobs": planned}), tmp_path / "planned_jobs.yaml")
+    fake_job(tmp_path, "0_optimizer=sgd", ["optimizer=sgd"], result("ok", 0.6))
+    fake_job(tmp_path, "1_optimizer=adam", ["optimizer=adam"], None)  # killed before it wrote its record
+    (tmp_path / ".interrupted").write_text("SIGTERM\n")
+    rows = read_sweep(tmp_path)
+    assert [(row.job, row.status) for row in rows] == [
+        ("0_optimizer=sgd", "ok"),
+        ("1_optimizer=adam", "interrupted (no result.json)"),
+        ("2_optimizer=adamw", "not started"),
+    ]
+    assert count_by_outcome(rows) == {"finished": 1, "interrupted": 1, "not started": 1}
