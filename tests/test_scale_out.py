@@ -1,14 +1,16 @@
 """The path past one process: Lightning DDP with 2 CPU processes (gloo), and sweeps through submitit."""
 
 import csv
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 from omegaconf import OmegaConf
 
-from conftest import CONFIG_DIR, PROJECT_ROOT
+from conftest import CONFIG_DIR, DDP_RUN_DIR_FILES, PROJECT_ROOT, files_below
 
 
 def run_train(*overrides: str) -> subprocess.CompletedProcess:
@@ -58,20 +60,8 @@ def test_ddp_two_cpu_processes_sync_metrics_and_only_rank_zero_writes(tmp_path: 
     assert [float(row["epoch"]) for row in rows] == [0, 1], "one metrics file, one row per epoch: rank 0 only"
     assert abs(float(rows[-1]["val/loss"]) - synced) <= 1e-4 * synced, (rows[-1]["val/loss"], synced, rank_zero_only)
 
-    files = sorted(str(path.relative_to(run_dir)) for path in run_dir.rglob("*") if path.is_file())
-    assert files == [
-        ".hydra/config.yaml",
-        ".hydra/hydra.yaml",
-        ".hydra/overrides.yaml",
-        "checkpoints/epoch_001.ckpt",
-        "checkpoints/last.ckpt",
-        "config_tree.txt",
-        "csv/hparams.yaml",
-        "csv/metrics.csv",
-        "result.json",
-        "train.log",
-        "train_ddp_process_1.log",  # rank 1's own Hydra log, named by Lightning's launcher
-    ]
+    # rank 1's own Hydra log, named by Lightning's launcher
+    assert files_below(run_dir) == sorted([*DDP_RUN_DIR_FILES, "train_ddp_process_1.log"])
 
 
 def test_submitit_local_runs_a_sweep_as_separate_jobs(tmp_path: Path) -> None:
@@ -97,16 +87,30 @@ def test_submitit_local_runs_a_sweep_as_separate_jobs(tmp_path: Path) -> None:
     assert optimizers == ["sgd", "adam"]
 
 
-def test_slurm_launcher_allocates_one_task_per_device() -> None:
-    """What a SLURM job would request for 2 nodes × 4 GPUs of DDP; no cluster is contacted."""
+@pytest.mark.parametrize(
+    ("accelerator", "gpus_per_node"),
+    [("gpu", 4), ("auto", None), ("cpu", None)],  # sbatch refuses a GPU request on a partition without GPUs
+)
+def test_slurm_launcher_allocates_one_task_per_device(accelerator: str, gpus_per_node: int | None) -> None:
+    """What a SLURM job would request for 2 nodes × 4 devices of DDP; no cluster is contacted."""
     from hydra import compose, initialize_config_dir
 
+    overrides = ["hydra/launcher=slurm", "trainer=ddp", "trainer.devices=4", "trainer.num_nodes=2"]
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        cfg = compose(
-            "train",
-            ["hydra/launcher=slurm", "trainer=ddp", "trainer.devices=4", "trainer.num_nodes=2"],
-            return_hydra_config=True,
-        )
+        cfg = compose("train", [*overrides, f"trainer.accelerator={accelerator}"], return_hydra_config=True)
     launcher = cfg.hydra.launcher
     assert launcher._target_.endswith("SlurmLauncher")
-    assert (launcher.nodes, launcher.tasks_per_node, launcher.gpus_per_node) == (2, 4, 4)
+    assert (launcher.nodes, launcher.tasks_per_node, launcher.gpus_per_node) == (2, 4, gpus_per_node)
+
+
+def test_slurm_launcher_without_sbatch_says_where_to_run(tmp_path: Path) -> None:
+    """Off the cluster (no sbatch/srun on PATH): one line, not submitit's traceback; nothing is submitted."""
+    environment = {**os.environ, "PATH": str(tmp_path)}  # a dir without Slurm's commands
+    command = [sys.executable, "train.py", "-m", "hydra/launcher=slurm", "task=least_squares", "optimizer=sgd,adam"]
+    command += [f"paths.log_dir={tmp_path / 'outputs'}"]
+    result = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120, env=environment)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "error: hydra/launcher=slurm needs Slurm's sbatch and srun on PATH: run the sweep on the cluster's login "
+        "node (or use hydra/launcher=local to run its jobs here)"
+    ]

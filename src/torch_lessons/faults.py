@@ -6,6 +6,7 @@ callbacks tell the two cases apart: a non-finite loss stops before its backward 
 nothing; an interruption saves the current state so the run can be resumed.
 """
 
+import re
 import shlex
 from pathlib import Path
 from typing import Any
@@ -96,4 +97,13 @@ def resume_command(checkpoint: Path) -> str:
         overrides = [item for item in HydraConfig.get().overrides.task if not item.startswith(NOT_REPEATED)]
     in_run_dir = checkpoint.name == "last.ckpt" and checkpoint.parent.name == "checkpoints"
     target = checkpoint.parent.parent if in_run_dir else checkpoint
-    return shlex.join(["python", "train.py", *overrides, f"ckpt_path={target}"])
+    return shlex.join(["python", "train.py", *overrides, f"ckpt_path={override_value(str(target))}"])
+
+
+def override_value(text: str) -> str:
+    """``text`` as a Hydra override value: quoted when it holds characters of the override grammar, as
+    a sweep job's dir does (``0_optimizer=adam,task=least_squares``): unquoted, Hydra refuses it."""
+    if not re.search(r"[=,:\s\[\]{}()'\"]", text):
+        return text
+    quote = "'" if "'" not in text else '"'
+    return quote + text.replace(quote, "\\" + quote) + quote
