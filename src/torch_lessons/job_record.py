@@ -82,7 +82,7 @@ def run_and_record(cfg: DictConfig, train: Callable[[DictConfig], Metrics]) -> f
     except (SystemExit, KeyboardInterrupt) as error:  # Ctrl-C or SIGTERM (Lightning exits): stop the whole sweep
         name = interruption_name(error)
         record(cfg, f"interrupted ({name})", metrics, started)
-        if multirun:  # a plain exception that a joblib parent unpickles without importing Lightning
+        if multirun:  # see SweepInterrupted
             raise SweepInterrupted(name) from None
         raise
     except Exception as error:

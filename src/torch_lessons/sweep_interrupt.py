@@ -25,8 +25,11 @@ WATCHED = (signal.SIGTERM, signal.SIGINT)
 WORKER_GRACE_S = 30.0  # how long joblib workers get to save and record the job they are running
 
 
-class SweepInterrupted(KeyboardInterrupt):
-    """Raised in the sweep's process (and in a job outside Lightning's own handling) on a signal."""
+class SweepInterrupted(SystemExit):
+    """Raised in the sweep's process (and in a job outside Lightning's own handling) on a signal. A
+    SystemExit like Lightning's SIGTERMException, so that launchers that treat a job's exit as its end
+    (hydra/launcher=slurm: a pre-empted job, the sweep goes on) see one, and plain, so that a joblib
+    parent unpickles it without importing Lightning."""
 
 
 @dataclass
