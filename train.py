@@ -31,5 +31,8 @@ def main(cfg: DictConfig) -> float | None:
 
 
 if __name__ == "__main__":
+    from torch_lessons.sweep_interrupt import finish_interrupted_sweep
+
     exit_on_unknown_choice(Path(__file__).resolve().parent / "conf", sys.argv[1:])  # one line, not Hydra's
-    main()
+    with finish_interrupted_sweep():  # SIGTERM/Ctrl-C to a sweep: summary, one line, exit 128 + signal
+        main()

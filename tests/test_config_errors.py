@@ -30,18 +30,30 @@ def test_unknown_choice_lists_the_available_ones(compose_config) -> None:
         compose_config("train", ["optimizer=rmsprop"])
 
 
-def test_train_py_prints_one_line_not_a_traceback(tmp_path) -> None:
+@pytest.mark.parametrize(
+    ("command", "line"),
+    [
+        (
+            ["train.py", "task=fruit_yield", "loss=cross_entropy"],
+            "error: loss=cross_entropy does not fit task=fruit_yield; losses that fit: mse",
+        ),
+        (
+            ["eval.py", "task=least_squares"],
+            "error: ckpt_path is required: python eval.py ckpt_path=<run dir | .ckpt file | last> task=<its task>",
+        ),
+    ],
+    ids=["train", "eval without ckpt_path"],
+)
+def test_scripts_print_one_line_not_a_traceback(tmp_path, command: list[str], line: str) -> None:
     result = subprocess.run(
-        [sys.executable, "train.py", "task=fruit_yield", "loss=cross_entropy", f"paths.log_dir={tmp_path}"],
+        [sys.executable, *command, f"paths.log_dir={tmp_path}"],
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert result.returncode == 1
-    assert result.stderr.strip().splitlines()[-1] == (
-        "error: loss=cross_entropy does not fit task=fruit_yield; losses that fit: mse"
-    )
+    assert result.stderr.strip().splitlines()[-1] == line
     assert "Traceback" not in result.stderr
 
 

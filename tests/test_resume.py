@@ -58,16 +58,27 @@ def test_last_is_the_newest_run(tmp_path: Path, finished_run: Path) -> None:
         directory.mkdir(parents=True)
         shutil.copy(finished_run / "checkpoints" / "last.ckpt", directory / "last.ckpt")
         os.utime(directory / "last.ckpt", (mtime, mtime))
-    assert latest_last_checkpoint(tmp_path / "logs") == newer / "last.ckpt"
+    other_task = tmp_path / "logs/runs/c/checkpoints"  # the newest file, but another task's run
+    other_task.mkdir(parents=True)
+    checkpoint = torch.load(finished_run / "checkpoints" / "last.ckpt", weights_only=True)
+    checkpoint["lesson_run"]["choices"]["task"] = "fruit_yield"
+    torch.save(checkpoint, other_task / "last.ckpt")
+    assert latest_last_checkpoint(tmp_path / "logs", "least_squares") == newer / "last.ckpt"
+    assert latest_last_checkpoint(tmp_path / "logs", "fruit_yield") == other_task / "last.ckpt"
+    assert latest_last_checkpoint(tmp_path / "logs", "fashion_mnist") is None
 
 
 @pytest.mark.parametrize(
     ("ckpt_path", "message"),
     [
         ("{tmp}/missing.ckpt", r"^ckpt_path={tmp}/missing.ckpt: no such file$"),
-        ("{tmp}", r"^ckpt_path={tmp}: this directory has no checkpoints/last.ckpt; give a run dir or a .ckpt file$"),
-        ("{tmp}/corrupt.ckpt", r"^ckpt_path={tmp}/corrupt.ckpt: not a readable checkpoint \("),
-        ("last", r"^ckpt_path=last: no run below paths.log_dir=.* has a checkpoints/last.ckpt to resume$"),
+        (
+            "{tmp}",
+            r"^ckpt_path={tmp}: this directory has no checkpoints/last.ckpt; give a run dir or a .ckpt file "
+            r"\(.ckpt files in it: {tmp}/corrupt.ckpt\)$",
+        ),
+        ("{tmp}/corrupt.ckpt", r"^ckpt_path={tmp}/corrupt.ckpt: not a checkpoint torch can load safely \("),
+        ("last", r"^ckpt_path=last: no run of task=least_squares below paths.log_dir=.* has a checkpoints/last.ckpt$"),
     ],
 )
 def test_bad_ckpt_path_is_refused_before_training(compose_config, tmp_path: Path, ckpt_path: str, message: str):

@@ -101,7 +101,7 @@ class FashionMNISTDataModule(InMemoryDataModule):
         if self.splits:
             return
         root = str(self.resolve(allow_download=False).root)
-        check_raw_files(Path(root) / "FashionMNIST" / "raw")
+        check_raw_files(Path(root) / "FashionMNIST" / "raw", len(self.class_names))
         train_file = FashionMNIST(root, train=True, download=False, transform=self.transform)
         test_file = FashionMNIST(root, train=False, download=False, transform=self.transform)
         all_test_rows = list(range(len(test_file)))
@@ -111,9 +111,14 @@ class FashionMNISTDataModule(InMemoryDataModule):
             val_size = round(len(train_file) * self.val_fraction)
             train_size = len(train_file) - val_size
             if val_size < 1 or train_size < 1:
+                empty, bound = (
+                    ("validation", f"at least {1 / len(train_file):.3g}")
+                    if val_size < 1
+                    else ("training", f"at most {1 - 1 / len(train_file):.6g}")
+                )
                 raise ConfigError(
-                    f"data.val_fraction={self.val_fraction} leaves {train_size} training and {val_size} "
-                    f"validation images of {len(train_file)}; choose a fraction in (0, 1)"
+                    f"data.val_fraction={self.val_fraction} leaves 0 of the {len(train_file)} training images for "
+                    f"{empty}; use {bound} (one image)"
                 )
             generator = torch.Generator().manual_seed(self.split_seed)
             train_subset, val_subset = random_split(range(len(train_file)), [train_size, val_size], generator)
