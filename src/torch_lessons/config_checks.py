@@ -33,6 +33,9 @@ RULES = (
     Rule("data.val_fraction", lambda value: 0 < value < 1, "a number strictly between 0 and 1"),
     Rule("data.num_workers", lambda value: value >= 0, "an integer ≥ 0", integer=True),
     Rule("data.batches_per_group", lambda value: value >= 1, "an integer ≥ 1", integer=True),
+    Rule("trainer.accumulate_grad_batches", lambda value: value >= 1, "an integer ≥ 1", integer=True),
+    Rule("trainer.gradient_clip_val", lambda value: value >= 0, "a number ≥ 0 (or null: no clipping)"),
+    Rule("scheduler.frequency", lambda value: value >= 1, "an integer ≥ 1", integer=True),
 )
 
 
@@ -62,20 +65,15 @@ def check_optimized_metric_mode(cfg: DictConfig) -> None:
         raise ConfigError(f"optimized_metric_mode={mode} is not one of: {', '.join(OPTIMIZATION_MODES)}")
 
 
-# Lightning applies these only under automatic optimization; the lesson modules step the optimizer
-# themselves (one step per batch of a group), and Lightning would refuse them with a traceback mid-start.
-AUTOMATIC_OPTIMIZATION_ONLY = {"trainer.gradient_clip_val": None, "trainer.accumulate_grad_batches": 1}
+# Settings with a fixed set of values, checked before anything is built (Lightning's own messages come later).
+CHOICES = {"trainer.gradient_clip_algorithm": ("norm", "value"), "scheduler.interval": ("step", "epoch")}
 
 
-def check_trainer_fits_manual_optimization(cfg: DictConfig) -> None:
-    for key, supported in AUTOMATIC_OPTIMIZATION_ONLY.items():
-        value = OmegaConf.select(cfg, key, default=supported)
-        if value != supported:
-            shown = "null" if supported is None else supported
-            raise ConfigError(
-                f"{key}={value} is not supported: the lesson modules take their optimizer steps themselves "
-                f"(manual optimization, one step per batch of a group); leave it at {shown}"
-            )
+def check_choices(cfg: DictConfig) -> None:
+    for key, allowed in CHOICES.items():
+        value = OmegaConf.select(cfg, key, default=None)
+        if value is not None and value not in allowed:
+            raise ConfigError(f"{key}={value} is not one of: {', '.join(allowed)}")
 
 
 def check_loss_fits_task(cfg: DictConfig) -> None:
@@ -142,5 +140,5 @@ def check_net_fits_data(cfg: DictConfig, net: nn.Module) -> None:
 def check_config(cfg: DictConfig) -> None:
     check_values(cfg)
     check_optimized_metric_mode(cfg)
-    check_trainer_fits_manual_optimization(cfg)
+    check_choices(cfg)
     check_loss_fits_task(cfg)
