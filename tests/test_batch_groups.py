@@ -8,7 +8,6 @@ import pytest
 import torch
 
 from conftest import assert_same_weights
-from torch_lessons.modules import lean_steps
 from torch_lessons.training import train
 
 # fruit_yield: 5 rows, batch 2 → 3 shuffled batches (optimizer steps) per epoch; Adam keeps state.
@@ -64,17 +63,6 @@ def test_groups_train_the_same_steps_as_single_batches(compose_config, batches_p
     assert CountHooks.calls["on_train_batch_end"] == 3 * -(-3 // batches_per_group), "once per group"
 
 
-def test_lightning_own_steps_give_the_same_run(compose_config, monkeypatch) -> None:
-    """Where a step needs Lightning's manual_backward/optimizer.step (DDP, loss scaling), the same hooks
-    run and the same weights come out as with the plain steps."""
-    plain = run(compose_config, [])
-    plain_calls = dict(CountHooks.calls)
-    monkeypatch.setattr(lean_steps, "takes_plain_steps", lambda trainer: False)
-    through_lightning = run(compose_config, [])
-    assert_same_weights(through_lightning["state_dict"], plain["state_dict"])
-    assert through_lightning["global_step"] == 9 and CountHooks.calls == plain_calls
-
-
 def test_max_steps_stops_inside_a_group(compose_config) -> None:
     checkpoint = run(compose_config, ["trainer.max_steps=4", "trainer.max_epochs=-1"])
     assert checkpoint["global_step"] == 4 and CountHooks.calls["on_before_backward"] == 4
@@ -90,4 +78,4 @@ def test_loss_step_curve_and_epoch_metrics_sit_on_the_optimizer_step_axis(compos
     assert [int(row["step"]) for row in rows if row["train/loss_step"]] == [1, 3, 5, 7]
     epoch_rows = [(float(row["epoch"]), int(row["step"])) for row in rows if row["train/loss"]]
     assert epoch_rows == [(0, 3), (1, 6), (2, 9)], "one group per epoch, yet the x value is the optimizer step"
-    assert [int(row["step"]) for row in rows if row["lr-Adam"]] == [0, 3, 6], "at each epoch's first step"
+    assert [int(row["step"]) for row in rows if row["train/lr"]] == [0, 3, 6], "at each epoch's first step"
