@@ -140,7 +140,7 @@ def test_max_steps_and_step_checkpoints_inside_a_group(compose_config, straight_
         f"+callbacks.every_2.dirpath={tmp_path}",
         "+callbacks.every_2.every_n_train_steps=2",
         "+callbacks.every_2.save_top_k=-1",
-        "+callbacks.every_2.filename=e{epoch}s{step}",  # distinct names, no "=" in them
+        "+callbacks.every_2.filename='e{epoch}s{step}'",  # distinct names, no "=" in them
         "+callbacks.every_2.auto_insert_metric_name=false",
     ]
     first_part = compose_config("train", [*RUN, "trainer.max_epochs=3", "trainer.max_steps=4", *step_checkpoint])
