@@ -107,3 +107,13 @@ def test_batch_limits_count_batches_not_groups() -> None:
     assert [len(group) for group in limited] == [3, 1] and limited.num_batches == 4
     limited.batch_limit = 0.25  # as Lightning: int(10 × 0.25) batches
     assert [len(group) for group in limited] == [2] and len(limited) == 1
+
+
+def test_batches_after_the_last_validation_check_end_no_check_early() -> None:
+    """val_check_interval of 6 batches as 3 groups of 2: the 4 batches after batch 6 come in 2 items,
+    so Lightning's check after every 3rd item falls after batch 6 only."""
+    loader = batches(batch_size=1, per_group=2)  # 10 batches
+    loader.val_check_groups = 3
+    assert loader.group_starts() == [0, 2, 4, 6, 8] and len(loader) == 5
+    loader.load_state_dict({"epoch": 0, "batches_done": 7})
+    assert [(group.first_batch, len(group)) for group in loader] == [(7, 1), (8, 2)]

@@ -9,8 +9,9 @@ batches are therefore translated:
   cap, in groups, is then never the smaller one);
 - a fractional ``limit_train_batches``: moved to the datamodule (``train_batch_share``) and applied
   by the loader in batches; the Trainer gets 1.0;
-- an int ``val_check_interval`` N: groups shrink to the largest size ≤ ``batches_per_group`` that
-  divides N, and the Trainer's interval becomes N / that size (groups), i.e. every N batches;
+- an int ``val_check_interval`` N: groups shrink to the largest size ≤ ``batches_per_group`` and
+  ≤ N / 2 that divides N, and the Trainer's interval becomes N / that size (groups), i.e. every N
+  batches; the loader puts the batches after an epoch's last check in fewer groups than that;
 - a fractional ``val_check_interval`` or ``overfit_batches``, or an int ``val_check_interval`` that
   counts across epochs (``check_val_every_n_epoch: null``): one batch per group, said in one line.
 """
@@ -22,8 +23,10 @@ from omegaconf import DictConfig, open_dict
 log = logging.getLogger(__name__)
 
 
-def largest_divisor_up_to(number: int, bound: int) -> int:
-    return max(divisor for divisor in range(1, min(number, bound) + 1) if number % divisor == 0)
+def group_size_for_checks(every: int, bound: int) -> int:
+    """The largest divisor of ``every`` that is ≤ ``bound`` and leaves at least 2 groups per check."""
+    most = min(bound, every // 2) if every > 1 else 1
+    return max(divisor for divisor in range(1, most + 1) if every % divisor == 0)
 
 
 def ungrouped_because(cfg: DictConfig) -> str | None:
@@ -55,7 +58,7 @@ def count_in_batches(cfg: DictConfig) -> float:
             return 1.0
         interval = cfg.trainer.get("val_check_interval")
         if isinstance(interval, int):
-            cfg.data.batches_per_group = largest_divisor_up_to(interval, group_size)
+            cfg.data.batches_per_group = group_size_for_checks(interval, group_size)
             cfg.trainer.val_check_interval = interval // cfg.data.batches_per_group
         limit = cfg.trainer.get("limit_train_batches")
         if isinstance(limit, float) and limit != 1.0:

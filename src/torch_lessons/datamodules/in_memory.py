@@ -91,6 +91,10 @@ class InMemoryBatches:
     ``batches_per_group`` from the epoch's start (a resumed epoch's first group is shorter), so
     that Lightning's count of items stays that of an uninterrupted epoch.
 
+    With ``val_check_groups``, the batches after an epoch's last validation check come in fewer
+    items than that, so that Lightning's check (every ``val_check_groups`` items) falls where one
+    batch per item would put it.
+
     ``batch_limit`` caps the batches per epoch as Lightning's ``limit_train_batches`` would, but
     in batches: an int is a count, a float a share of the epoch (``int(batches × share)``).
     """
@@ -116,6 +120,8 @@ class InMemoryBatches:
         self.batch_limit = batch_limit
         self.handed_out = 0
         self.current_group: BatchGroup | None = None
+        # Lightning's val_check_interval in groups (an int ≥ 2, batch_counts.py), for a grouping loader.
+        self.val_check_groups: int | None = None
         self.resume_at: tuple[int, int] | None = None
 
     @property
@@ -128,7 +134,22 @@ class InMemoryBatches:
 
     def __len__(self) -> int:
         """Items per epoch: batches, or groups of them."""
-        return math.ceil(self.num_batches / self.batches_per_group)
+        return len(self.group_starts())
+
+    def group_starts(self) -> list[int]:
+        """The epoch index of each group's first batch: every ``batches_per_group``; with
+        ``val_check_groups`` (Lightning validates after every that many items) the batches after the
+        epoch's last check go in fewer items than that, so they end no check early."""
+        size, total = self.batches_per_group, self.num_batches
+        if self.val_check_groups is None:
+            return list(range(0, total, size))
+        checked = total // (size * self.val_check_groups) * size * self.val_check_groups
+        trailing = total - checked
+        starts = list(range(0, checked, size))
+        if trailing:
+            part = math.ceil(trailing / min(trailing, self.val_check_groups - 1))
+            starts += list(range(checked, total, part))
+        return starts
 
     def __iter__(self) -> Iterator[tuple[Tensor, Tensor] | BatchGroup]:
         first_batch = 0
@@ -144,8 +165,7 @@ class InMemoryBatches:
         self.handed_out = first_batch
         self.current_group = None
         group_size = self.batches_per_group
-        next_aligned = (first_batch // group_size + 1) * group_size
-        first_batches = [first_batch, *range(next_aligned, self.num_batches, group_size)]
+        first_batches = [first_batch, *(start for start in self.group_starts() if start > first_batch)]
         for start, end in zip(first_batches, [*first_batches[1:], self.num_batches], strict=True):
             if start >= end:
                 break
@@ -196,16 +216,21 @@ class InMemoryDataModule(L.LightningDataModule):
         trainer = self.trainer
         rank, world_size, device = 0, 1, torch.device("cpu")
         batch_limit: int | float = 1.0
+        val_check_groups = None
         if trainer is not None:
             rank, world_size, device = trainer.global_rank, trainer.world_size, trainer.strategy.root_device
             shuffle = shuffle and not trainer.overfit_batches  # as Lightning does for a DataLoader
             if batches_per_group > 1:  # the Trainer's limit counts groups; the loader applies it in batches
                 limit = trainer.limit_train_batches
                 batch_limit = limit if isinstance(limit, int) else self.train_batch_share
+                if isinstance(trainer.val_check_interval, int):
+                    val_check_groups = trainer.val_check_interval
         sampler = EpochPermutation(len(inputs), shuffle, self.shuffle_seed, rank, world_size)
-        return InMemoryBatches(
+        loader = InMemoryBatches(
             inputs.to(device), targets.to(device), batch_size, sampler, convert_inputs, batches_per_group, batch_limit
         )
+        loader.val_check_groups = val_check_groups
+        return loader
 
 
 def resolve_shuffle_seed(shuffle_seed: int | None) -> int:
