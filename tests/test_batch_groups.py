@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from conftest import assert_same_weights
+from torch_lessons.errors import TrainingFault
 from torch_lessons.training import train
 
 # fruit_yield: 5 rows, batch 2 → 3 shuffled batches (optimizer steps) per epoch; Adam keeps state.
@@ -79,3 +80,34 @@ def test_loss_step_curve_and_epoch_metrics_sit_on_the_optimizer_step_axis(compos
     epoch_rows = [(float(row["epoch"]), int(row["step"])) for row in rows if row["train/loss"]]
     assert epoch_rows == [(0, 3), (1, 6), (2, 9)], "one group per epoch, yet the x value is the optimizer step"
     assert [int(row["step"]) for row in rows if row["train/lr"]] == [0, 3, 6], "at each epoch's first step"
+
+
+class RecordSaves(L.Callback):
+    """The global_step of each checkpoint written (after the other callbacks' on_save_checkpoint)."""
+
+    steps: set[int] = set()
+
+    def on_fit_start(self, trainer, module) -> None:
+        RecordSaves.steps = set()
+
+    def on_save_checkpoint(self, trainer, module, checkpoint) -> None:
+        self.steps.add(checkpoint["global_step"])
+
+
+def test_a_non_finite_loss_inside_a_group_saves_nothing_from_it(compose_config, tmp_path: Path) -> None:
+    """fruit_yield at lr 1 overflows at step 5, the middle batch of epoch 1's group of 3. The losses are
+    read once per group, yet the error names step 5, and a checkpoint due after every step inside the
+    group is refused from that step on: the last one written holds the weights step 5 started from."""
+    every_step = [
+        "+callbacks.every_step._target_=lightning.pytorch.callbacks.ModelCheckpoint",
+        f"+callbacks.every_step.dirpath={tmp_path}",
+        "+callbacks.every_step.every_n_train_steps=1",
+        "+callbacks.every_step.filename=every_step",
+        f"+callbacks.saves._target_={__name__}.RecordSaves",
+    ]
+    cfg = compose_config("train", ["task=fruit_yield", "optimizer.lr=1", "logger=none", *every_step])
+    with pytest.raises(TrainingFault, match=r"^loss became inf at step 5 \(epoch 1\)"):
+        train(cfg)
+    assert RecordSaves.steps == {1, 2, 3, 4, 5}
+    last = torch.load(tmp_path / "every_step.ckpt", weights_only=True)
+    assert last["global_step"] == 5 and all(torch.isfinite(value).all() for value in last["state_dict"].values())
