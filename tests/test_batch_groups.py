@@ -9,6 +9,7 @@ import torch
 
 from conftest import assert_same_weights
 from torch_lessons.errors import TrainingFault
+from torch_lessons.modules.regression import RegressionModule
 from torch_lessons.training import train
 
 # fruit_yield: 5 rows, batch 2 → 3 shuffled batches (optimizer steps) per epoch; Adam keeps state.
@@ -111,3 +112,23 @@ def test_a_non_finite_loss_inside_a_group_saves_nothing_from_it(compose_config, 
     assert RecordSaves.steps == {1, 2, 3, 4, 5}
     last = torch.load(tmp_path / "every_step.ckpt", weights_only=True)
     assert last["global_step"] == 5 and all(torch.isfinite(value).all() for value in last["state_dict"].values())
+
+
+class HalfLossModule(RegressionModule):
+    """The README's extension point: the loss of one batch, here halved."""
+
+    def model_step(self, batch):
+        inputs, targets = batch
+        outputs = self(inputs)
+        return self.loss(outputs, targets) * 0.5, outputs
+
+
+def test_a_subclass_writes_the_loss_of_one_batch(compose_config) -> None:
+    """With SGD, half the loss is half the learning rate, exactly (a power of two): the subclass's
+    model_step is what every batch of every group trains on."""
+    sgd = ["task=fruit_yield", "optimizer=sgd", "logger=none", "test=false", "trainer.max_epochs=3"]
+    halved = compose_config("train", [*sgd, f"module._target_={__name__}.HalfLossModule"])
+    train(halved)
+    half_rate = compose_config("train", [*sgd, "optimizer.lr=5e-6"])
+    train(half_rate)
+    assert_same_weights(last_checkpoint(halved)["state_dict"], last_checkpoint(half_rate)["state_dict"])
