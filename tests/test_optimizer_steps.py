@@ -18,6 +18,7 @@ from torch import nn
 from conftest import assert_same_weights
 from torch_lessons.assembly import build_datamodule, build_module
 from torch_lessons.datamodules.in_memory import EpochPermutation
+from torch_lessons.errors import ConfigError
 from torch_lessons.training import train
 
 EPOCHS = 4
@@ -151,3 +152,9 @@ def test_clipping_changes_the_run(compose_config) -> None:
     _, unclipped, _ = project_run(compose_config, [])
     _, clipped, _ = project_run(compose_config, ["trainer.gradient_clip_val=0.5"])
     assert not torch.equal(unclipped["state_dict"]["net.weight"], clipped["state_dict"]["net.weight"])
+
+
+def test_a_plateau_monitor_that_is_never_logged_is_named(compose_config) -> None:
+    cfg = compose_config("train", [*RUN, "scheduler=plateau", "scheduler.monitor=val/oops"])
+    with pytest.raises(ConfigError, match=r"^scheduler.monitor=val/oops was not logged before the scheduler stepped"):
+        train(cfg)
