@@ -55,7 +55,7 @@ def test_in_memory_batches_live_on_the_gpu(compose_config) -> None:
     datamodule.trainer = trainer
     datamodule.prepare_data()
     datamodule.setup("fit")
-    images, labels = next(iter(datamodule.train_dataloader()))[0]  # the first batch of the first group
+    images, labels = next(iter(datamodule.train_dataloader())).batches[0]  # the first batch of the first group
     assert images.is_cuda and labels.is_cuda and images.dtype == torch.float32
 
 
