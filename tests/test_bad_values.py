@@ -20,14 +20,13 @@ from torch_lessons.training import train
         (["data.num_workers=-1"], "data.num_workers=-1: must be an integer ≥ 0"),
         (["data.batches_per_group=0"], "data.batches_per_group=0: must be an integer ≥ 1"),
         (
-            ["+trainer.gradient_clip_val=0.5"],
-            r"trainer.gradient_clip_val=0.5 is not supported: the lesson modules take their optimizer steps "
-            r"themselves \(manual optimization, one step per batch of a group\); leave it at null",
+            ["trainer.gradient_clip_val=-1"],
+            r"trainer.gradient_clip_val=-1: must be a number ≥ 0 \(or null: no clipping\)",
         ),
-        (
-            ["+trainer.accumulate_grad_batches=4"],
-            r"trainer.accumulate_grad_batches=4 is not supported: .*; leave it at 1",
-        ),
+        (["trainer.gradient_clip_algorithm=l2"], "trainer.gradient_clip_algorithm=l2 is not one of: norm, value"),
+        (["trainer.accumulate_grad_batches=0"], "trainer.accumulate_grad_batches=0: must be an integer ≥ 1"),
+        (["scheduler=cosine", "scheduler.interval=batch"], "scheduler.interval=batch is not one of: step, epoch"),
+        (["scheduler=step", "scheduler.frequency=0"], "scheduler.frequency=0: must be an integer ≥ 1"),
     ],
 )
 def test_bad_value_names_key_value_and_what_is_allowed(compose_config, overrides, message: str) -> None:

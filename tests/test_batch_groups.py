@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from conftest import assert_same_weights
-from torch_lessons.modules import lean_steps
+from torch_lessons.errors import TrainingFault
+from torch_lessons.modules.regression import RegressionModule
 from torch_lessons.training import train
 
 # fruit_yield: 5 rows, batch 2 → 3 shuffled batches (optimizer steps) per epoch; Adam keeps state.
@@ -64,17 +65,6 @@ def test_groups_train_the_same_steps_as_single_batches(compose_config, batches_p
     assert CountHooks.calls["on_train_batch_end"] == 3 * -(-3 // batches_per_group), "once per group"
 
 
-def test_lightning_own_steps_give_the_same_run(compose_config, monkeypatch) -> None:
-    """Where a step needs Lightning's manual_backward/optimizer.step (DDP, loss scaling), the same hooks
-    run and the same weights come out as with the plain steps."""
-    plain = run(compose_config, [])
-    plain_calls = dict(CountHooks.calls)
-    monkeypatch.setattr(lean_steps, "takes_plain_steps", lambda trainer: False)
-    through_lightning = run(compose_config, [])
-    assert_same_weights(through_lightning["state_dict"], plain["state_dict"])
-    assert through_lightning["global_step"] == 9 and CountHooks.calls == plain_calls
-
-
 def test_max_steps_stops_inside_a_group(compose_config) -> None:
     checkpoint = run(compose_config, ["trainer.max_steps=4", "trainer.max_epochs=-1"])
     assert checkpoint["global_step"] == 4 and CountHooks.calls["on_before_backward"] == 4
@@ -90,4 +80,55 @@ def test_loss_step_curve_and_epoch_metrics_sit_on_the_optimizer_step_axis(compos
     assert [int(row["step"]) for row in rows if row["train/loss_step"]] == [1, 3, 5, 7]
     epoch_rows = [(float(row["epoch"]), int(row["step"])) for row in rows if row["train/loss"]]
     assert epoch_rows == [(0, 3), (1, 6), (2, 9)], "one group per epoch, yet the x value is the optimizer step"
-    assert [int(row["step"]) for row in rows if row["lr-Adam"]] == [0, 3, 6], "at each epoch's first step"
+    assert [int(row["step"]) for row in rows if row["train/lr"]] == [0, 3, 6], "at each epoch's first step"
+
+
+class RecordSaves(L.Callback):
+    """The global_step of each checkpoint written (after the other callbacks' on_save_checkpoint)."""
+
+    steps: set[int] = set()
+
+    def on_fit_start(self, trainer, module) -> None:
+        RecordSaves.steps = set()
+
+    def on_save_checkpoint(self, trainer, module, checkpoint) -> None:
+        self.steps.add(checkpoint["global_step"])
+
+
+def test_a_non_finite_loss_inside_a_group_saves_nothing_from_it(compose_config, tmp_path: Path) -> None:
+    """fruit_yield at lr 1 overflows at step 5, the middle batch of epoch 1's group of 3. The losses are
+    read once per group, yet the error names step 5, and a checkpoint due after every step inside the
+    group is refused from that step on: the last one written holds the weights step 5 started from."""
+    every_step = [
+        "+callbacks.every_step._target_=lightning.pytorch.callbacks.ModelCheckpoint",
+        f"+callbacks.every_step.dirpath={tmp_path}",
+        "+callbacks.every_step.every_n_train_steps=1",
+        "+callbacks.every_step.filename=every_step",
+        f"+callbacks.saves._target_={__name__}.RecordSaves",
+    ]
+    cfg = compose_config("train", ["task=fruit_yield", "optimizer.lr=1", "logger=none", *every_step])
+    with pytest.raises(TrainingFault, match=r"^loss became inf at step 5 \(epoch 1\)"):
+        train(cfg)
+    assert RecordSaves.steps == {1, 2, 3, 4, 5}
+    last = torch.load(tmp_path / "every_step.ckpt", weights_only=True)
+    assert last["global_step"] == 5 and all(torch.isfinite(value).all() for value in last["state_dict"].values())
+
+
+class HalfLossModule(RegressionModule):
+    """The README's extension point: the loss of one batch, here halved."""
+
+    def model_step(self, batch):
+        inputs, targets = batch
+        outputs = self(inputs)
+        return self.loss(outputs, targets) * 0.5, outputs
+
+
+def test_a_subclass_writes_the_loss_of_one_batch(compose_config) -> None:
+    """With SGD, half the loss is half the learning rate, exactly (a power of two): the subclass's
+    model_step is what every batch of every group trains on."""
+    sgd = ["task=fruit_yield", "optimizer=sgd", "logger=none", "test=false", "trainer.max_epochs=3"]
+    halved = compose_config("train", [*sgd, f"module._target_={__name__}.HalfLossModule"])
+    train(halved)
+    half_rate = compose_config("train", [*sgd, "optimizer.lr=5e-6"])
+    train(half_rate)
+    assert_same_weights(last_checkpoint(halved)["state_dict"], last_checkpoint(half_rate)["state_dict"])

@@ -42,7 +42,7 @@ def test_datamodule_splits_and_normalizes(data_dir: Path) -> None:
     assert [len(datamodule.splits[split][1]) for split in ("train", "val", "test")] == [3253, 362, 2000]
     group = next(iter(datamodule.train_dataloader()))
     assert isinstance(group, BatchGroup) and len(group) == 51, "up to 64 batches at a time: all 51 of the sample's"
-    images, labels = group[0]
+    images, labels = group.batches[0]
     assert images.shape == (64, 1, 28, 28) and images.dtype == torch.float32
     assert 0.0 <= images.min() and images.max() <= 1.0
     assert labels.dtype == torch.int64

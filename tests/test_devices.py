@@ -6,7 +6,6 @@ import pytest
 import torch
 
 from torch_lessons.assembly import build_datamodule, build_trainer
-from torch_lessons.modules.lean_steps import takes_plain_steps
 from torch_lessons.training import train
 
 
@@ -24,16 +23,15 @@ FP16_WITH_LOSS_SCALING = [
 
 
 @pytest.mark.parametrize(
-    ("precision", "plain"),
-    [(["trainer.precision=32-true"], True), (["trainer.precision=bf16-mixed"], True), (FP16_WITH_LOSS_SCALING, False)],
+    "precision",
+    [["trainer.precision=32-true"], ["trainer.precision=bf16-mixed"], FP16_WITH_LOSS_SCALING],
     ids=["32-true", "bf16-mixed", "16-mixed"],
 )
-def test_steps_with_loss_scaling_go_through_lightning(compose_config, precision: list[str], plain: bool) -> None:
-    """16-mixed scales the loss with a GradScaler, so its steps take Lightning's manual_backward and
-    optimizer.step (the path DDP takes too); the others take the plain steps. All of them learn."""
+def test_steps_learn_at_each_precision(compose_config, precision: list[str]) -> None:
+    """16-mixed scales the loss with a GradScaler (Lightning's manual_backward and optimizer.step
+    handle it, as for every precision); all of them learn, with clipping on (after unscaling)."""
     overrides = [*precision, "logger=none", "test=false", "optimizer=adam", "trainer.max_epochs=1"]
-    cfg = compose_config("train", overrides)
-    assert takes_plain_steps(build_trainer(cfg)) is plain
+    cfg = compose_config("train", [*overrides, "trainer.gradient_clip_val=1.0"])
     metrics = train(cfg)
     checkpoint = torch.load(Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt", weights_only=True)
     assert checkpoint["global_step"] == 51, "every batch of the sample's 3,253 training images is a step"
@@ -57,7 +55,7 @@ def test_in_memory_batches_live_on_the_gpu(compose_config) -> None:
     datamodule.trainer = trainer
     datamodule.prepare_data()
     datamodule.setup("fit")
-    images, labels = next(iter(datamodule.train_dataloader()))[0]  # the first batch of the first group
+    images, labels = next(iter(datamodule.train_dataloader())).batches[0]  # the first batch of the first group
     assert images.is_cuda and labels.is_cuda and images.dtype == torch.float32
 
 

@@ -90,9 +90,41 @@ def test_resume_state_counts_batches_whatever_the_grouping() -> None:
     loader.sampler.set_epoch(4)
     straight = [inputs.tolist() for group in loader for inputs, _ in group]
     iterator = iter(loader)
-    next(iterator)
+    group = next(iterator)
+    assert loader.state_dict() == {"epoch": 4, "batches_done": 0}, "handed out, not yet trained"
+    group.trained = 1  # as the module counts them: a stop after its first batch
+    assert loader.state_dict() == {"epoch": 4, "batches_done": 1}
+    group.trained = 2
     state = loader.state_dict()
     assert state == {"epoch": 4, "batches_done": 2}
     resumed = batches(per_group=3)  # a resumed run may group differently: it still continues at batch 3
     resumed.load_state_dict(state)
     assert [inputs.tolist() for group in resumed for inputs, _ in group] == straight[2:]
+
+
+def test_a_resumed_epoch_keeps_the_group_boundaries() -> None:
+    """Resumed after 4 of 7 batches (groups of 3): the rest of the second group, then the third, so
+    Lightning's count of items matches an uninterrupted epoch's."""
+    loader = batches(batch_size=1, per_group=3)
+    loader.batch_limit = 7
+    loader.load_state_dict({"epoch": 0, "batches_done": 4})
+    assert [(group.first_batch, len(group)) for group in loader] == [(4, 2), (6, 1)]
+    assert len(loader) == 3 and loader.num_batches == 7
+
+
+def test_batch_limits_count_batches_not_groups() -> None:
+    limited = batches(batch_size=1, per_group=3)  # 10 batches
+    limited.batch_limit = 4
+    assert [len(group) for group in limited] == [3, 1] and limited.num_batches == 4
+    limited.batch_limit = 0.25  # as Lightning: int(10 × 0.25) batches
+    assert [len(group) for group in limited] == [2] and len(limited) == 1
+
+
+def test_batches_after_the_last_validation_check_end_no_check_early() -> None:
+    """val_check_interval of 6 batches as 3 groups of 2: the 4 batches after batch 6 come in 2 items,
+    so Lightning's check after every 3rd item falls after batch 6 only."""
+    loader = batches(batch_size=1, per_group=2)  # 10 batches
+    loader.val_check_groups = 3
+    assert loader.group_starts() == [0, 2, 4, 6, 8] and len(loader) == 5
+    loader.load_state_dict({"epoch": 0, "batches_done": 7})
+    assert [(group.first_batch, len(group)) for group in loader] == [(7, 1), (8, 2)]

@@ -4,6 +4,8 @@ The in-memory loader draws each epoch's order from ``shuffle_seed + epoch`` and 
 batches of the current epoch are done, so a resumed run sees exactly the batches it would have.
 """
 
+import os
+import signal
 from pathlib import Path
 
 import lightning as L
@@ -78,5 +80,75 @@ def test_resume_after_a_kill_mid_epoch(
     train(killed)
     assert not torch.equal(final_weights(killed)["net.weight"], straight_run["net.weight"]), "the kill cut it short"
     resumed = compose_config("train", [*RUN, "trainer.max_epochs=3", f"ckpt_path={checkpoint}"])
+    train(resumed)
+    assert_same_weights(final_weights(resumed), straight_run)
+
+
+class SignalInsideGroup(L.Callback):
+    """Sends ``signal_name`` to this process during the backward of optimizer step ``global_step``,
+    i.e. inside a group of batches, as ``kill`` or Ctrl+C would."""
+
+    def __init__(self, global_step: int, signal_name: str) -> None:
+        self.global_step = global_step
+        self.signal = getattr(signal, signal_name)
+
+    def on_before_backward(self, trainer: L.Trainer, module: L.LightningModule, loss: torch.Tensor) -> None:
+        if trainer.global_step == self.global_step:
+            os.kill(os.getpid(), self.signal)
+
+
+@pytest.mark.parametrize("signal_name", ["SIGINT", "SIGTERM"])
+def test_resume_after_a_signal_inside_a_group(compose_config, straight_run, signal_name: str) -> None:
+    """Step 4 is the second batch of epoch 2's one group of 3: Ctrl+C stops right there (that batch
+    untrained), SIGTERM at the end of the group; either way the resumed run ends on the same weights."""
+    killed = compose_config(
+        "train",
+        [
+            *RUN,
+            "trainer.max_epochs=3",
+            "+callbacks.kill._target_=test_resume_exact.SignalInsideGroup",
+            "+callbacks.kill.global_step=4",
+            f"+callbacks.kill.signal_name={signal_name}",
+        ],
+    )
+    sigint_handler = signal.getsignal(signal.SIGINT)
+    try:
+        with pytest.raises(SystemExit):
+            train(killed)
+    finally:
+        signal.signal(signal.SIGINT, sigint_handler)  # Lightning ignores Ctrl+C after the first one
+    checkpoint = Path(killed.paths.output_dir) / "checkpoints" / "last.ckpt"
+    saved = torch.load(checkpoint, weights_only=True)
+    trained = {"SIGINT": 4, "SIGTERM": 6}[signal_name]
+    assert saved["global_step"] == trained
+    assert saved["loops"]["fit_loop"]["state_dict"]["combined_loader"] == [{"epoch": 1, "batches_done": trained - 3}]
+    resumed = compose_config("train", [*RUN, "trainer.max_epochs=3", f"ckpt_path={checkpoint}"])
+    train(resumed)
+    assert_same_weights(final_weights(resumed), straight_run)
+
+
+def step_checkpoints(directory: Path) -> dict[int, Path]:
+    """The checkpoints in ``directory`` by their global_step."""
+    return {torch.load(path, weights_only=True)["global_step"]: path for path in directory.glob("*.ckpt")}
+
+
+def test_max_steps_and_step_checkpoints_inside_a_group(compose_config, straight_run, tmp_path: Path) -> None:
+    """ModelCheckpoint(every_n_train_steps=2) saves at steps 2 and 4, both inside a group of 3 batches;
+    the fit stops at max_steps=4, and resuming from the step-4 checkpoint ends on the straight run's weights."""
+    step_checkpoint = [
+        "+callbacks.every_2._target_=lightning.pytorch.callbacks.ModelCheckpoint",
+        f"+callbacks.every_2.dirpath={tmp_path}",
+        "+callbacks.every_2.every_n_train_steps=2",
+        "+callbacks.every_2.save_top_k=-1",
+        "+callbacks.every_2.filename='e{epoch}s{step}'",  # distinct names, no "=" in them
+        "+callbacks.every_2.auto_insert_metric_name=false",
+    ]
+    first_part = compose_config("train", [*RUN, "trainer.max_epochs=3", "trainer.max_steps=4", *step_checkpoint])
+    train(first_part)
+    saved = step_checkpoints(tmp_path)
+    assert sorted(saved) == [2, 4]
+    state = torch.load(saved[4], weights_only=True)
+    assert state["loops"]["fit_loop"]["state_dict"]["combined_loader"] == [{"epoch": 1, "batches_done": 1}]
+    resumed = compose_config("train", [*RUN, "trainer.max_epochs=3", f"ckpt_path={saved[4]}"])
     train(resumed)
     assert_same_weights(final_weights(resumed), straight_run)

@@ -50,7 +50,7 @@ def test_tensorboard_has_loss_and_accuracy_per_split(training_run) -> None:
     scalars = set(events.Tags()["scalars"])
     expected = {f"{split}/{metric}" for split in ("train", "val", "test") for metric in ("loss", "acc")}
     assert expected <= scalars, scalars
-    assert "lr-SGD" in scalars
+    assert "train/lr" in scalars
     assert len(events.Scalars("val/acc")) == 2
 
 

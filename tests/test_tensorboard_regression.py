@@ -16,7 +16,7 @@ def test_fruit_yield_logs_predicted_vs_actual(compose_config) -> None:
     events.Reload()
     assert events.Tags()["images"] == ["test/predicted_vs_actual"]
     scalars = set(events.Tags()["scalars"])
-    assert {"train/mse", "val/mse", "test/mse", "lr-SGD"} <= scalars
+    assert {"train/mse", "val/mse", "test/mse", "train/lr"} <= scalars
     assert {f"{stage}/mae_{fruit}" for stage in ("train", "val", "test") for fruit in ("apples", "oranges")} <= scalars
     apples, oranges, both = (events.Scalars(f"test/mae{name}")[-1].value for name in ("_apples", "_oranges", ""))
     assert abs((apples + oranges) / 2 - both) < 1e-3 * both

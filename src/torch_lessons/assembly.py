@@ -11,6 +11,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from torch_lessons.errors import ConfigError
 from torch_lessons.modules.lesson import LessonModule
+from torch_lessons.modules.optimization import GradientSettings
 
 
 def build_datamodule(cfg: DictConfig) -> L.LightningDataModule:
@@ -37,7 +38,25 @@ def build_module(cfg: DictConfig) -> LessonModule:
     if compile_options:
         # In place, so parameter names (and checkpoints) stay those of the plain net.
         net.compile(**(compile_options if isinstance(compile_options, DictConfig) else {}))
-    return instantiate(cfg.module, net=net, loss=instantiate(cfg.loss), optimizer=instantiate(cfg.optimizer))
+    # Built as a partial and then called: Hydra would turn the dataclass settings into DictConfigs.
+    module_factory = instantiate(cfg.module, _partial_=True)
+    return module_factory(
+        net=net,
+        loss=instantiate(cfg.loss),
+        optimizer=instantiate(cfg.optimizer),
+        scheduler=instantiate(cfg.scheduler) if cfg.get("scheduler") else None,
+        gradients=gradient_settings(cfg),
+    )
+
+
+# Trainer settings the lesson modules apply in their own optimizer steps: Lightning refuses them under
+# manual optimization, so they go to the module and are kept out of the Trainer.
+GRADIENT_KEYS = ("gradient_clip_val", "gradient_clip_algorithm", "accumulate_grad_batches")
+
+
+def gradient_settings(cfg: DictConfig) -> GradientSettings:
+    given = {key: cfg.trainer.get(key) for key in GRADIENT_KEYS if cfg.trainer.get(key) is not None}
+    return GradientSettings(**given)
 
 
 def build_group(group: DictConfig | None) -> list[Any]:
@@ -52,8 +71,9 @@ def build_trainer(cfg: DictConfig, extra_callbacks: list[L.Callback] = ()) -> L.
     strategy this machine cannot provide is reported as one line naming those keys."""
     loggers = build_group(cfg.get("logger"))
     callbacks = build_group(cfg.get("callbacks")) + list(extra_callbacks)
+    trainer_config = {key: value for key, value in cfg.trainer.items() if key not in GRADIENT_KEYS}
     try:
-        return instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+        return instantiate(trainer_config, callbacks=callbacks, logger=loggers or False)
     except InstantiationException as error:
         if not isinstance(error.__cause__, MisconfigurationException):
             raise

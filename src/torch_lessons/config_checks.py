@@ -48,6 +48,9 @@ RULES = (
         "seed", lambda value: 0 <= value <= SEED_MAX, f"an integer from 0 to {SEED_MAX} (null: unseeded)", integer=True
     ),
     Rule("trainer.max_steps", lambda value: value >= 1 or value == -1, "an integer ≥ 1 (-1: no limit)", integer=True),
+    Rule("trainer.accumulate_grad_batches", lambda value: value >= 1, "an integer ≥ 1", integer=True),
+    Rule("trainer.gradient_clip_val", lambda value: value >= 0, "a number ≥ 0 (or null: no clipping)"),
+    Rule("scheduler.frequency", lambda value: value >= 1, "an integer ≥ 1", integer=True),
 )
 
 
@@ -86,20 +89,15 @@ def check_optimized_metric_mode(cfg: DictConfig) -> None:
         raise ConfigError(f"optimized_metric_mode={mode} is not one of: {', '.join(OPTIMIZATION_MODES)}")
 
 
-# Lightning applies these only under automatic optimization; the lesson modules step the optimizer
-# themselves (one step per batch of a group), and Lightning would refuse them with a traceback mid-start.
-AUTOMATIC_OPTIMIZATION_ONLY = {"trainer.gradient_clip_val": None, "trainer.accumulate_grad_batches": 1}
+# Settings with a fixed set of values, checked before anything is built (Lightning's own messages come later).
+CHOICES = {"trainer.gradient_clip_algorithm": ("norm", "value"), "scheduler.interval": ("step", "epoch")}
 
 
-def check_trainer_fits_manual_optimization(cfg: DictConfig) -> None:
-    for key, supported in AUTOMATIC_OPTIMIZATION_ONLY.items():
-        value = OmegaConf.select(cfg, key, default=supported)
-        if value != supported:
-            shown = "null" if supported is None else supported
-            raise ConfigError(
-                f"{key}={value} is not supported: the lesson modules take their optimizer steps themselves "
-                f"(manual optimization, one step per batch of a group); leave it at {shown}"
-            )
+def check_choices(cfg: DictConfig) -> None:
+    for key, allowed in CHOICES.items():
+        value = OmegaConf.select(cfg, key, default=None)
+        if value is not None and value not in allowed:
+            raise ConfigError(f"{key}={value} is not one of: {', '.join(allowed)}")
 
 
 def check_loss_fits_task(cfg: DictConfig) -> None:
@@ -227,5 +225,5 @@ def check_config(cfg: DictConfig) -> None:
     check_optimized_metric_mode(cfg)
     check_optimizer_arguments(cfg)
     check_validation_runs(cfg)
-    check_trainer_fits_manual_optimization(cfg)
+    check_choices(cfg)
     check_loss_fits_task(cfg)

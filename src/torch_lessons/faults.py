@@ -2,8 +2,8 @@
 
 Lightning's own ``OnExceptionCheckpoint`` (and ``ModelCheckpoint(save_on_exception=True)``) save on
 *any* exception, including a diverged loss, which would write the very weights that broke. These
-callbacks tell the two cases apart: a non-finite loss stops before its backward pass and saves
-nothing; an interruption saves the current state so the run can be resumed.
+callbacks tell the two cases apart: a non-finite loss stops the run before anything trained from
+its group of batches on is saved; an interruption saves the current state so the run can be resumed.
 """
 
 import re
@@ -25,20 +25,37 @@ from torch_lessons.errors import TrainingFault
 
 
 class StopOnNonFiniteLoss(L.Callback):
-    """Stops the run at the first training step whose loss is nan or inf, naming the step, the value
-    and the likely cause, before that loss reaches backward or the optimizer.
+    """Stops the run at the first training batch whose loss is nan or inf, naming its optimizer step,
+    the value and the likely cause; nothing trained from that group of batches on is saved.
 
-    The checkpoints already written (the last good epoch's ``last.ckpt`` and the best one) are left
-    as they are. Under DDP the decision is shared by all ranks, so none waits forever for the others.
+    The losses are read from the device once per group of batches (``on_train_batch_end``), not at
+    every step, so the host never waits for the device mid-group; and once more before any
+    checkpoint is written inside a group (``on_save_checkpoint``), which then is not written. The
+    checkpoints already written (the last good epoch's ``last.ckpt`` and the best one) are left as
+    they are. Under DDP the decision is shared by all ranks, so none waits forever for the others.
+    The module provides ``group_losses`` (the group's batch losses so far, on the device) and
+    ``group_steps`` (the optimizer step each batch belongs to), as ``LessonModule`` does.
     """
 
-    def on_before_backward(self, trainer: L.Trainer, module: L.LightningModule, loss: torch.Tensor) -> None:
-        non_finite = not bool(torch.isfinite(loss.detach()).all())
+    def on_train_batch_end(self, trainer: L.Trainer, module: L.LightningModule, *args: Any) -> None:
+        self.check(trainer, module)
+
+    def on_save_checkpoint(self, trainer: L.Trainer, module: L.LightningModule, checkpoint: dict) -> None:
+        if trainer.training:
+            self.check(trainer, module)
+
+    def check(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        losses: list[torch.Tensor] = getattr(module, "group_losses", [])
+        finite = torch.isfinite(torch.stack(losses).detach().float()) if losses else None
+        non_finite = finite is not None and not bool(finite.all())
         if not trainer.strategy.reduce_boolean_decision(non_finite, all=False):
             return
-        value = loss.detach().float().cpu().reshape(-1)[0].item() if non_finite else "nan or inf on another rank"
+        step, value = "?", "nan or inf on another rank"
+        if non_finite:
+            first_bad = int((~finite).nonzero()[0, 0])
+            step, value = module.group_steps[first_bad], losses[first_bad].float().item()
         raise TrainingFault(
-            f"loss became {value} at step {trainer.global_step} (epoch {trainer.current_epoch}); "
+            f"loss became {value} at step {step} (epoch {trainer.current_epoch}); "
             f"likely cause: {likely_cause(trainer)}; {kept_checkpoint(trainer)}"
         )
 

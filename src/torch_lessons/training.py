@@ -8,6 +8,7 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig, OmegaConf
 
 from torch_lessons.assembly import build_datamodule, build_module, build_trainer
+from torch_lessons.batch_counts import count_in_batches
 from torch_lessons.checkpoints import StoreRunInCheckpoint, check_weights_fit
 from torch_lessons.config_checks import check_config, check_net_fits_data, check_optimized_metric_is_logged
 from torch_lessons.fine_tuning import freeze_parameters, init_from_checkpoint
@@ -24,7 +25,10 @@ def train(cfg: DictConfig) -> dict[str, float]:
     if cfg.get("seed") is not None:
         L.seed_everything(cfg.seed, workers=True)
     choices = dict(HydraConfig.get().runtime.choices)
+    train_batch_share = count_in_batches(cfg)
     datamodule = build_datamodule(cfg)
+    if train_batch_share != 1.0:
+        datamodule.train_batch_share = train_batch_share
     module = build_module(cfg)
     check_net_fits_data(cfg, module.net)
     check_optimized_metric_is_logged(cfg, module.make_metrics().keys())

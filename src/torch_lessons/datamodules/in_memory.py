@@ -4,10 +4,12 @@ Lightning treats ``InMemoryBatches`` like a DataLoader: it calls ``sampler.set_e
 epoch start (so each epoch has its own seeded order), and it saves ``state_dict()`` in checkpoints
 and restores it on resume (so a run stopped mid-epoch continues with the very next batch).
 
-With ``batches_per_group`` > 1 each item Lightning receives is a ``BatchGroup`` of that many
-consecutive batches, which the module trains one optimizer step each: Lightning's fixed cost per
-item is then paid once per group. Lightning's own counters (progress bar, ``limit_train_batches``,
-its restart bookkeeping) count groups, consistently, since a group is what it iterates.
+With ``batches_per_group`` > 1 each item Lightning receives is a ``BatchGroup`` of up to that many
+consecutive batches, which the module trains one batch at a time: Lightning's fixed cost per item is
+then paid once per group. Lightning counts groups; everything a user sets or reads is counted in
+batches here instead: the epoch's length (``limit_train_batches``, ``overfit_batches``,
+``fast_dev_run``), the saved position (the batches actually trained, even when a run stops inside a
+group) and each group's place in the epoch (for accumulation, schedulers and the progress bar).
 """
 
 import math
@@ -58,19 +60,51 @@ class EpochPermutation:
         return order[self.rank :: self.world_size]
 
 
-class BatchGroup(tuple):
-    """Consecutive ``(inputs, targets)`` batches handed to Lightning as one item; each is its own
-    optimizer step (``LessonModule.training_step``)."""
+class BatchGroup:
+    """Consecutive ``(inputs, targets)`` batches of one epoch, handed to Lightning as one item.
+
+    ``first_batch`` is the epoch index of its first batch and ``epoch_batches`` the number of
+    batches in the epoch, so the module knows where each batch falls (the epoch's last batch, an
+    accumulation boundary). The module raises ``trained`` after each batch it trains: the loader's
+    saved position is ``first_batch + trained``, so a stop inside the group resumes at the very next
+    untrained batch. Deliberately not a tuple or dataclass: Lightning then passes it through as is
+    (the tensors are already on the device) instead of rebuilding it per group.
+    """
+
+    def __init__(self, batches: list[tuple[Tensor, Tensor]], first_batch: int, epoch_batches: int) -> None:
+        self.batches = batches
+        self.first_batch = first_batch
+        self.epoch_batches = epoch_batches
+        self.trained = 0
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
+        return iter(self.batches)
+
+    @property
+    def batches_done(self) -> int:
+        """Batches of the epoch trained once this group's trained batches are counted."""
+        return self.first_batch + self.trained
 
 
 class InMemoryBatches:
     """Yields ``(inputs, targets)`` batches by indexing ``inputs`` and ``targets`` once per batch.
 
     ``convert_inputs`` runs on each whole batch (e.g. uint8 images → float in [0, 1]), so the
-    stored tensors stay compact. A checkpoint records how many batches of the epoch were handed
-    out; Lightning does not fetch ahead from a loader that has a length, so that is the number of
-    batches trained on (tests/test_resume_exact.py holds it to that). With ``batches_per_group`` > 1
-    it yields ``BatchGroup``s, sliced from one indexing op per group; the epoch's last may be shorter.
+    stored tensors stay compact. A checkpoint records how many batches of the epoch were trained;
+    Lightning does not fetch ahead from a loader that has a length. With ``batches_per_group`` > 1
+    it yields ``BatchGroup``s, sliced from one indexing op per group, aligned to multiples of
+    ``batches_per_group`` from the epoch's start (a resumed epoch's first group is shorter), so
+    that Lightning's count of items stays that of an uninterrupted epoch.
+
+    With ``val_check_groups``, the batches after an epoch's last validation check come in fewer
+    items than that, so that Lightning's check (every ``val_check_groups`` items) falls where one
+    batch per item would put it.
+
+    ``batch_limit`` caps the batches per epoch as Lightning's ``limit_train_batches`` would, but
+    in batches: an int is a count, a float a share of the epoch (``int(batches × share)``).
     """
 
     batch_sampler = None  # looked up by Lightning beside ``sampler``, as on a DataLoader
@@ -83,6 +117,7 @@ class InMemoryBatches:
         sampler: EpochPermutation,
         convert_inputs: Callable[[Tensor], Tensor] | None = None,
         batches_per_group: int = 1,
+        batch_limit: int | float = 1.0,
     ) -> None:
         self.inputs = inputs
         self.targets = targets
@@ -90,16 +125,39 @@ class InMemoryBatches:
         self.sampler = sampler
         self.convert_inputs = convert_inputs
         self.batches_per_group = batches_per_group
+        self.batch_limit = batch_limit
         self.handed_out = 0
+        self.current_group: BatchGroup | None = None
+        # Lightning's val_check_interval in groups (an int ≥ 2, batch_counts.py), for a grouping loader.
+        self.val_check_groups: int | None = None
         self.resume_at: tuple[int, int] | None = None
 
     @property
     def num_batches(self) -> int:
-        return math.ceil(len(self.sampler) / self.batch_size)
+        """Batches per epoch, after ``batch_limit``."""
+        available = math.ceil(len(self.sampler) / self.batch_size)
+        if isinstance(self.batch_limit, int):
+            return min(available, self.batch_limit)
+        return int(available * self.batch_limit)
 
     def __len__(self) -> int:
         """Items per epoch: batches, or groups of them."""
-        return math.ceil(self.num_batches / self.batches_per_group)
+        return len(self.group_starts())
+
+    def group_starts(self) -> list[int]:
+        """The epoch index of each group's first batch: every ``batches_per_group``; with
+        ``val_check_groups`` (Lightning validates after every that many items) the batches after the
+        epoch's last check go in fewer items than that, so they end no check early."""
+        size, total = self.batches_per_group, self.num_batches
+        if self.val_check_groups is None:
+            return list(range(0, total, size))
+        checked = total // (size * self.val_check_groups) * size * self.val_check_groups
+        trailing = total - checked
+        starts = list(range(0, checked, size))
+        if trailing:
+            part = math.ceil(trailing / min(trailing, self.val_check_groups - 1))
+            starts += list(range(checked, total, part))
+        return starts
 
     def __iter__(self) -> Iterator[tuple[Tensor, Tensor] | BatchGroup]:
         first_batch = 0
@@ -111,25 +169,32 @@ class InMemoryBatches:
                 epoch, first_batch = epoch + 1, 0
             self.sampler.set_epoch(epoch)
             self.resume_at = None
-        indices = self.sampler.indices().to(self.inputs.device)
+        indices = self.sampler.indices().to(self.inputs.device)[: self.num_batches * self.batch_size]
         self.handed_out = first_batch
-        item_size = self.batch_size * self.batches_per_group
-        for start in range(first_batch * self.batch_size, len(indices), item_size):
-            item_indices = indices[start : start + item_size]
+        self.current_group = None
+        group_size = self.batches_per_group
+        first_batches = [first_batch, *(start for start in self.group_starts() if start > first_batch)]
+        for start, end in zip(first_batches, [*first_batches[1:], self.num_batches], strict=True):
+            if start >= end:
+                break
+            item_indices = indices[start * self.batch_size : end * self.batch_size]
             inputs = self.inputs[item_indices]
             if self.convert_inputs is not None:
                 inputs = self.convert_inputs(inputs)
             targets = self.targets[item_indices]
-            if self.batches_per_group == 1:
+            if group_size == 1:
                 self.handed_out += 1
                 yield inputs, targets
                 continue
-            group = BatchGroup(zip(inputs.split(self.batch_size), targets.split(self.batch_size), strict=True))
-            self.handed_out += len(group)
-            yield group
+            batches = list(zip(inputs.split(self.batch_size), targets.split(self.batch_size), strict=True))
+            self.current_group = BatchGroup(batches, start, self.num_batches)
+            self.handed_out = end
+            yield self.current_group
 
     def state_dict(self) -> dict[str, int]:
-        return {"epoch": self.sampler.epoch, "batches_done": self.handed_out}
+        """The epoch and the batches of it trained: a group's untrained batches are not counted."""
+        done = self.current_group.batches_done if self.current_group is not None else self.handed_out
+        return {"epoch": self.sampler.epoch, "batches_done": done}
 
     def load_state_dict(self, state: dict[str, int]) -> None:
         """The next iteration continues that epoch after the batches already done (or starts the
@@ -143,6 +208,9 @@ class InMemoryDataModule(L.LightningDataModule):
     device, sharded by its rank among ``world_size`` processes (padded for training only)."""
 
     shuffle_seed: int
+    # A fractional limit_train_batches, applied in batches by a grouping training loader (batch_counts.py
+    # moves it here from the Trainer, which would apply it to the number of groups).
+    train_batch_share: float = 1.0
 
     def in_memory_batches(
         self,
@@ -157,12 +225,22 @@ class InMemoryDataModule(L.LightningDataModule):
         """``pad_shards=False`` for validation and test: every example counted once (EpochPermutation)."""
         trainer = self.trainer
         rank, world_size, device = 0, 1, torch.device("cpu")
+        batch_limit: int | float = 1.0
+        val_check_groups = None
         if trainer is not None:
             rank, world_size, device = trainer.global_rank, trainer.world_size, trainer.strategy.root_device
+            shuffle = shuffle and not trainer.overfit_batches  # as Lightning does for a DataLoader
+            if batches_per_group > 1:  # the Trainer's limit counts groups; the loader applies it in batches
+                limit = trainer.limit_train_batches
+                batch_limit = limit if isinstance(limit, int) else self.train_batch_share
+                if isinstance(trainer.val_check_interval, int):
+                    val_check_groups = trainer.val_check_interval
         sampler = EpochPermutation(len(inputs), shuffle, self.shuffle_seed, rank, world_size, pad=pad_shards)
-        return InMemoryBatches(
-            inputs.to(device), targets.to(device), batch_size, sampler, convert_inputs, batches_per_group
+        loader = InMemoryBatches(
+            inputs.to(device), targets.to(device), batch_size, sampler, convert_inputs, batches_per_group, batch_limit
         )
+        loader.val_check_groups = val_check_groups
+        return loader
 
 
 def resolve_shuffle_seed(shuffle_seed: int | None) -> int:

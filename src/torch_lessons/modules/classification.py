@@ -5,14 +5,23 @@ from torchmetrics import MetricCollection
 from torchmetrics.classification import MulticlassAccuracy
 
 from torch_lessons.modules.lesson import LessonModule, OptimizerFactory
+from torch_lessons.modules.optimization import GradientSettings, LearningRateSchedule
 
 
 class ClassificationModule(LessonModule):
     """Logs ``<stage>/loss`` and ``<stage>/acc``; predicts the class with the largest logit."""
 
-    def __init__(self, net: nn.Module, loss: nn.Module, optimizer: OptimizerFactory, num_classes: int) -> None:
+    def __init__(
+        self,
+        net: nn.Module,
+        loss: nn.Module,
+        optimizer: OptimizerFactory,
+        num_classes: int,
+        scheduler: LearningRateSchedule | None = None,
+        gradients: GradientSettings | None = None,
+    ) -> None:
         self.num_classes = num_classes
-        super().__init__(net, loss, optimizer)
+        super().__init__(net, loss, optimizer, scheduler, gradients)
 
     def make_metrics(self) -> MetricCollection:
         # validate_args=False: the per-step input checks cost more than this small model's step

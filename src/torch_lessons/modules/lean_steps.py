@@ -1,84 +1,80 @@
-"""The optimizer step of each batch in a ``training_step`` that trains a group of batches.
+"""The optimizer steps of a ``training_step`` that trains a group of batches, as Lightning's
+automatic optimization would take them one batch per ``training_step``.
 
-Lightning pays a fixed cost per ``training_step`` call (loop bookkeeping, every callback asked about
-every hook), which for a small model is a large share of the step. The in-memory loader can therefore
-hand Lightning groups of batches (``data.batches_per_group``), which ``LessonModule`` trains one
-optimizer step each (manual optimization); this class takes each of those steps.
+For each batch: ``manual_backward`` (the loss scaled by ``1 / accumulate_grad_batches``, as Lightning
+scales it); then, at an accumulation boundary or the epoch's last batch, ``optimizer.step()`` through
+Lightning's ``LightningOptimizer`` (which runs ``on_before_optimizer_step``, where the module clips
+with ``clip_gradients``, and counts ``trainer.global_step``), ``zero_grad``, and the schedulers
+Lightning would step there. Lightning steps no scheduler under manual optimization; the rules here
+are those of its training loop: an ``interval: step`` scheduler after an optimizer step whose batch
+index in the epoch (from 1) divides by ``frequency``, an ``interval: epoch`` one after the epoch's
+last batch when the epoch number (from 1) does. ``ReduceLROnPlateau`` gets the monitored metric.
 
-On one device without loss scaling it does what Lightning's ``manual_backward`` + ``optimizer.step()``
-do there, minus the generic dispatch: the per-step hooks (``on_before_backward``,
-``on_after_backward``, ``on_before_optimizer_step``) are called only on the callbacks and the module
-that define them, and ``trainer.global_step`` counts every step through the counters Lightning
-attached to the optimizer. Anywhere else (DDP and other strategies, 16-bit loss scaling, other
-precision plugins) it calls Lightning's own ``manual_backward`` and ``optimizer.step()``.
+Only public Lightning APIs are used; tests/test_private_members.py keeps it so.
 """
 
-from collections.abc import Callable
-from functools import partial
-
 import lightning as L
-from lightning.pytorch.core.optimizer import LightningOptimizer
-from lightning.pytorch.plugins.precision import DoublePrecision, HalfPrecision, MixedPrecision, Precision
-from lightning.pytorch.strategies import SingleDeviceStrategy
-from lightning.pytorch.utilities.model_helpers import is_overridden
 from torch import Tensor
+from torch.optim.lr_scheduler import ReduceLROnPlateau
 
-# Precision plugins whose backward and optimizer step are plain torch calls when they hold no scaler.
-PLAIN_STEP_PRECISIONS = (Precision, DoublePrecision, HalfPrecision, MixedPrecision)
-STEP_HOOKS = ("on_before_backward", "on_after_backward", "on_before_optimizer_step")
-
-
-def takes_plain_steps(trainer: L.Trainer) -> bool:
-    """True where Lightning's manual step is plain ``backward()`` + ``optimizer.step()`` plus hooks."""
-    plugin = trainer.precision_plugin
-    return (
-        type(trainer.strategy) is SingleDeviceStrategy
-        and type(plugin) in PLAIN_STEP_PRECISIONS
-        and getattr(plugin, "scaler", None) is None
-    )
-
-
-def hooks_defined(trainer: L.Trainer, module: L.LightningModule, name: str) -> list[Callable]:
-    """The ``name`` hooks that do something: callbacks' (bound to trainer and module), then the module's."""
-    hooks: list[Callable] = [
-        partial(getattr(callback, name), trainer, module)
-        for callback in trainer.callbacks
-        if is_overridden(name, callback, L.Callback)
-    ]
-    if is_overridden(name, module, L.LightningModule):
-        hooks.append(getattr(module, name))
-    return hooks
+from torch_lessons.errors import ConfigError
+from torch_lessons.modules.optimization import GradientSettings, LearningRateSchedule
 
 
 class OptimizerSteps:
-    """``steps(loss)`` = backward, optimizer step, zero grad, with the per-step hooks Lightning's
-    manual optimization calls. Built at the start of each fit (callbacks and strategy are known then)."""
+    """``steps.after_loss(loss, batch_index, epoch_batches)`` for each batch, in order. Built at the
+    start of each fit, when the Trainer has built the optimizer and the scheduler.
 
-    def __init__(self, trainer: L.Trainer, module: L.LightningModule, optimizer: LightningOptimizer) -> None:
+    The schedule's ``monitor`` and ``strict`` are read from the module's ``LearningRateSchedule``:
+    Lightning drops those keys from the lr_scheduler dict under manual optimization."""
+
+    def __init__(
+        self, module: L.LightningModule, gradients: GradientSettings, schedule: LearningRateSchedule | None
+    ) -> None:
         self.module = module
-        self.optimizer = optimizer
-        self.plain = takes_plain_steps(trainer)
-        hooks = {name: hooks_defined(trainer, module, name) for name in STEP_HOOKS}
-        self.before_backward = hooks["on_before_backward"]
-        self.after_backward = hooks["on_after_backward"]
-        self.before_optimizer_step = hooks["on_before_optimizer_step"]
+        self.trainer = module.trainer
+        self.optimizer = module.optimizers()
+        self.accumulate = gradients.accumulate_grad_batches
+        self.schedule = schedule
+        self.scheduler = module.lr_schedulers() if schedule is not None else None
+        self.on_plateau = isinstance(self.scheduler, ReduceLROnPlateau)
+        self.every_step = schedule is not None and schedule.interval == "step"
+        self.every_epoch = schedule is not None and schedule.interval == "epoch"
 
-    def __call__(self, loss: Tensor) -> None:
-        if not self.plain:
-            self.module.manual_backward(loss)
-            self.optimizer.step()
-            self.optimizer.zero_grad()
-            return
-        for hook in self.before_backward:
-            hook(loss)
-        loss.backward()
-        for hook in self.after_backward:
-            hook()
-        optimizer = self.optimizer.optimizer
-        # The counters behind trainer.global_step, as LightningOptimizer.step() advances them.
-        self.optimizer._on_before_step()
-        for hook in self.before_optimizer_step:
-            hook(optimizer)
-        optimizer.step()
-        self.optimizer._on_after_step()
-        optimizer.zero_grad()
+    def after_loss(self, loss: Tensor, batch_index: int, epoch_batches: int) -> bool:
+        """Backward for the batch at ``batch_index`` of the epoch; True when an optimizer step followed."""
+        self.module.manual_backward(loss / self.accumulate if self.accumulate > 1 else loss)
+        last_of_epoch = batch_index + 1 == epoch_batches
+        if (batch_index + 1) % self.accumulate and not last_of_epoch:
+            return False
+        self.optimizer.step()
+        self.optimizer.zero_grad()
+        if self.every_step and (batch_index + 1) % self.schedule.frequency == 0:
+            self.step_scheduler()
+        if last_of_epoch and self.every_epoch and not self.on_plateau:
+            self.step_scheduler_at_epoch_end()
+        return True
+
+    def at_epoch_end(self) -> None:
+        """``ReduceLROnPlateau`` with ``interval: epoch``, once validation has logged its metric."""
+        if self.every_epoch and self.on_plateau:
+            self.step_scheduler_at_epoch_end()
+
+    def step_scheduler_at_epoch_end(self) -> None:
+        if (self.trainer.current_epoch + 1) % self.schedule.frequency == 0:
+            self.step_scheduler()
+
+    def step_scheduler(self) -> None:
+        metric = None
+        if self.on_plateau:
+            monitor = self.schedule.monitor
+            metric = self.trainer.callback_metrics.get(monitor)
+            if metric is None:
+                if not self.schedule.strict:
+                    return
+                logged = ", ".join(sorted(self.trainer.callback_metrics)) or "none yet"
+                raise ConfigError(
+                    f"scheduler.monitor={monitor} was not logged before the scheduler stepped "
+                    f"(logged: {logged}); name a logged metric, or validate before it steps"
+                )
+        self.module.lr_scheduler_step(self.scheduler, metric)

@@ -6,6 +6,7 @@ from torch import Tensor, nn
 from torchmetrics import MeanAbsoluteError, MeanSquaredError, MetricCollection
 
 from torch_lessons.modules.lesson import LessonModule, OptimizerFactory
+from torch_lessons.modules.optimization import GradientSettings, LearningRateSchedule
 
 
 class OutputMeanAbsoluteError(MeanAbsoluteError):
@@ -29,9 +30,11 @@ class RegressionModule(LessonModule):
         loss: nn.Module,
         optimizer: OptimizerFactory,
         output_names: Sequence[str] | None = None,
+        scheduler: LearningRateSchedule | None = None,
+        gradients: GradientSettings | None = None,
     ) -> None:
         self.output_names = list(output_names or [])
-        super().__init__(net, loss, optimizer)
+        super().__init__(net, loss, optimizer, scheduler, gradients)
 
     def make_metrics(self) -> MetricCollection:
         metrics = {"mse": MeanSquaredError(), "mae": MeanAbsoluteError()}
