@@ -167,7 +167,7 @@ def check_optimizer_arguments(cfg: DictConfig) -> None:
     optimizer = cfg.get("optimizer")
     if optimizer is None or "_target_" not in optimizer:
         return
-    optimizer_class = get_class(optimizer._target_)
+    optimizer_class = get_class(optimizer["_target_"])
     accepted = [name for name in inspect.signature(optimizer_class).parameters if name != "params"]
     for key, value in optimizer.items():
         if not str(key).startswith("_") and key not in accepted:
