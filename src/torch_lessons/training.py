@@ -26,7 +26,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     choices = dict(HydraConfig.get().runtime.choices)
     datamodule = build_datamodule(cfg)
     module = build_module(cfg)
-    check_net_fits_data(cfg, module.net)
+    check_net_fits_data(cfg, module.net, datamodule)
     if resume_checkpoint is not None:
         check_weights_fit(module, resume_checkpoint, cfg.ckpt_path)
         del resume_checkpoint  # Lightning reads the file again in fit(); do not hold it twice
