@@ -30,16 +30,15 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("data")
 
 
-@pytest.fixture
-def compose_config(tmp_path: Path, data_dir: Path) -> ComposeConfig:
-    """``compose_config("train", ["task=least_squares"])`` → the config train.py would receive.
+def make_composer(root: Path, data_dir: Path) -> ComposeConfig:
+    """``compose("train", ["task=least_squares"])`` → the config train.py would receive.
 
     Offline and on the CPU: the bundled Fashion-MNIST sample, each run's outputs in its own dir
-    under ``tmp_path``. Hydra's
-    runtime config is installed as @hydra.main does, so ``HydraConfig.get()`` works in the code.
+    under ``root``. Hydra's runtime config is installed as @hydra.main does, so ``HydraConfig.get()``
+    works in the code.
     """
 
-    run_dirs = (tmp_path / f"run{number}" for number in itertools.count())
+    run_dirs = (root / f"run{number}" for number in itertools.count())
 
     def compose_with(config_name: str = "train", overrides: list[str] = ()) -> DictConfig:
         GlobalHydra.instance().clear()
@@ -49,7 +48,7 @@ def compose_config(tmp_path: Path, data_dir: Path) -> ComposeConfig:
                 overrides=[
                     "trainer.accelerator=cpu",
                     f"paths.data_dir={data_dir}",
-                    f"paths.log_dir={tmp_path / 'outputs'}",
+                    f"paths.log_dir={root / 'outputs'}",
                     f"paths.output_dir={next(run_dirs)}",
                     *overrides,
                 ],
@@ -62,7 +61,13 @@ def compose_config(tmp_path: Path, data_dir: Path) -> ComposeConfig:
                 cfg.data.source = "sample"
         return cfg
 
-    yield compose_with
+    return compose_with
+
+
+@pytest.fixture
+def compose_config(tmp_path: Path, data_dir: Path) -> ComposeConfig:
+    """A composer (see ``make_composer``) whose runs live under the test's ``tmp_path``."""
+    yield make_composer(tmp_path, data_dir)
     GlobalHydra.instance().clear()
 
 
