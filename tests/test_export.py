@@ -8,7 +8,7 @@ import onnxruntime
 import pytest
 import torch
 
-from conftest import PROJECT_ROOT
+from conftest import PROJECT_ROOT, make_composer
 from torch_lessons.errors import ConfigError
 from torch_lessons.exporting import export
 from torch_lessons.trained_module import load_trained_module
@@ -17,20 +17,15 @@ from torch_lessons.training import train
 CNN = ["model=small_cnn", "model.channels=[4,8]"]
 
 
-@pytest.fixture
-def cnn_checkpoint(compose_config) -> Path:
+@pytest.fixture(scope="module")
+def compose(tmp_path_factory, data_dir):
+    return make_composer(tmp_path_factory.mktemp("export"), data_dir)
+
+
+@pytest.fixture(scope="module")
+def cnn_checkpoint(compose) -> Path:
     """A small CNN (with BatchNorm, whose running statistics an export must keep) after a few batches."""
-    cfg = compose_config(
-        "train",
-        [
-            *CNN,
-            "trainer.max_epochs=1",
-            "trainer.limit_train_batches=1",
-            "logger=none",
-            "test=false",
-            "data.batches_per_group=4",
-        ],
-    )
+    cfg = compose("train", [*CNN, "debug=limit", "trainer.max_epochs=1", "logger=none", "test=false"])
     train(cfg)
     return Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt"
 
