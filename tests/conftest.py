@@ -2,6 +2,8 @@
 
 import itertools
 import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -69,6 +71,33 @@ def compose_config(tmp_path: Path, data_dir: Path) -> ComposeConfig:
     """A composer (see ``make_composer``) whose runs live under the test's ``tmp_path``."""
     yield make_composer(tmp_path, data_dir)
     GlobalHydra.instance().clear()
+
+
+def run_script(*arguments: str) -> subprocess.CompletedProcess:
+    """``python <script> <overrides>`` in the project root, as a user runs it; it must succeed."""
+    result = subprocess.run([sys.executable, *arguments], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+@pytest.fixture(scope="session")
+def session_compose(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> ComposeConfig:
+    """A composer for what several test files share, such as a checkpoint trained once per session."""
+    return make_composer(tmp_path_factory.mktemp("session"), data_dir)
+
+
+SMALL_CNN = ["model=small_cnn", "model.channels=[8,16]"]  # small_cnn, narrow enough to train in a second
+
+
+@pytest.fixture(scope="session")
+def small_cnn_checkpoint(session_compose: ComposeConfig) -> Path:
+    """``SMALL_CNN`` (with BatchNorm, and needing N×1×28×28 inputs) after 16 batches of the bundled sample."""
+    from torch_lessons.training import train
+
+    overrides = ["trainer.max_epochs=1", "data.batches_per_group=8", "+trainer.limit_train_batches=2"]
+    cfg = session_compose("train", [*SMALL_CNN, *overrides, "logger=none", "test=false"])
+    train(cfg)
+    return Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt"
 
 
 def assert_same_weights(first: dict[str, torch.Tensor], second: dict[str, torch.Tensor]) -> None:

@@ -1,8 +1,6 @@
 """predict.py on a user's own images and table rows, through trainer.predict, with known checkpoints."""
 
 import csv
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +8,7 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import PROJECT_ROOT, make_composer
+from conftest import SMALL_CNN, run_script
 from torch_lessons.assembly import build_datamodule
 from torch_lessons.datamodules.fashion_mnist import images_to_float
 from torch_lessons.errors import ConfigError
@@ -18,34 +16,18 @@ from torch_lessons.prediction import predict
 from torch_lessons.trained_module import load_trained_module
 from torch_lessons.training import train
 
-CNN = ["model=small_cnn", "model.channels=[8,16]"]
-
 
 @pytest.fixture(scope="module")
-def compose(tmp_path_factory, data_dir):
-    return make_composer(tmp_path_factory.mktemp("predict"), data_dir)
-
-
-@pytest.fixture(scope="module")
-def cnn_checkpoint(compose) -> Path:
-    """A small CNN (a net that needs N×1×28×28 inputs) after 16 batches of the bundled sample."""
-    overrides = ["trainer.max_epochs=1", "data.batches_per_group=8", "+trainer.limit_train_batches=2"]
-    cfg = compose("train", [*CNN, *overrides, "logger=none", "test=false"])
+def fruit_checkpoint(session_compose) -> Path:
+    cfg = session_compose("train", ["task=fruit_yield", "trainer.max_epochs=3", "logger=none", "test=false"])
     train(cfg)
     return Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt"
 
 
 @pytest.fixture(scope="module")
-def fruit_checkpoint(compose) -> Path:
-    cfg = compose("train", ["task=fruit_yield", "trainer.max_epochs=3", "logger=none", "test=false"])
-    train(cfg)
-    return Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt"
-
-
-@pytest.fixture(scope="module")
-def test_images(compose) -> torch.Tensor:
+def test_images(session_compose) -> torch.Tensor:
     """The sample's test split as uint8 N×28×28 images."""
-    datamodule = build_datamodule(compose("train", []))
+    datamodule = build_datamodule(session_compose("train", []))
     datamodule.prepare_data()
     datamodule.setup("test")
     split_file, rows = datamodule.splits["test"]
@@ -68,13 +50,15 @@ def cropped_large(image: np.ndarray, size: tuple[int, int]) -> Image.Image:
 
 
 def test_images_of_any_size_and_background_predict_as_the_originals(
-    compose, cnn_checkpoint: Path, test_images: torch.Tensor, tmp_path: Path, capsys
+    session_compose, small_cnn_checkpoint: Path, test_images: torch.Tensor, tmp_path: Path, capsys
 ) -> None:
     """Real test images written as PNG/BMP files: 28×28 on black, inverted (light background, RGB), and
     scaled up to 300×200 (light, RGB) and 200×300 (dark, grey). The 28×28 ones must give the very same
     probabilities as the original tensors; the large ones (the model's most confident images among
     those that survive the crop) the same class."""
-    module = load_trained_module(compose("predict", [*CNN, f"ckpt_path={cnn_checkpoint}", "inputs=unused"]))
+    module = load_trained_module(
+        session_compose("predict", [*SMALL_CNN, f"ckpt_path={small_cnn_checkpoint}", "inputs=unused"])
+    )
     with torch.no_grad():
         all_logits = module(images_to_float(test_images))
     confidence = all_logits.softmax(-1).amax(-1)
@@ -95,7 +79,7 @@ def test_images_of_any_size_and_background_predict_as_the_originals(
     probabilities = dict(zip(originals, logits.softmax(-1).amax(-1).tolist(), strict=True))
 
     capsys.readouterr()
-    cfg = compose("predict", [*CNN, f"ckpt_path={cnn_checkpoint}", f"inputs={tmp_path}"])
+    cfg = session_compose("predict", [*SMALL_CNN, f"ckpt_path={small_cnn_checkpoint}", f"inputs={tmp_path}"])
     rows = predict(cfg)
     lines = capsys.readouterr().out.splitlines()
     class_names = build_datamodule(cfg).class_names
@@ -124,26 +108,18 @@ def test_large_light_image_is_converted_back_to_the_original(test_images: torch.
     assert converted.shape == (28, 28) and difference.mean() < 8, float(difference.mean())
 
 
-def test_predict_script_prints_one_line_per_image_and_writes_csv(cnn_checkpoint: Path, tmp_path: Path) -> None:
+def test_predict_script_prints_one_line_per_image_and_writes_csv(small_cnn_checkpoint: Path, tmp_path: Path) -> None:
     images = tmp_path / "images"
     images.mkdir()
     Image.new("L", (40, 60), color=255).save(images / "blank.png")
     Image.new("RGB", (28, 28), color=(0, 0, 0)).save(images / "black.jpg")
-    result = subprocess.run(
-        [
-            sys.executable,
-            "predict.py",
-            *CNN,
-            f"ckpt_path={cnn_checkpoint}",
-            f"inputs={images}/*",
-            f"paths.log_dir={tmp_path / 'outputs'}",
-        ],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
+    result = run_script(
+        "predict.py",
+        *SMALL_CNN,
+        f"ckpt_path={small_cnn_checkpoint}",
+        f"inputs={images}/*",
+        f"paths.log_dir={tmp_path / 'outputs'}",
     )
-    assert result.returncode == 0, result.stderr[-3000:]
     lines = [line for line in result.stdout.splitlines() if ": Predicted: " in line]
     assert [line.split(": Predicted: ")[0] for line in lines] == [str(images / "black.jpg"), str(images / "blank.png")]
     (run_dir,) = (tmp_path / "outputs" / "predict").glob("*/*")
@@ -165,9 +141,15 @@ def test_predict_script_prints_one_line_per_image_and_writes_csv(cnn_checkpoint:
     ],
     ids=["missing file", "corrupt image", "empty directory"],
 )
-def test_bad_image_inputs_are_one_line(compose, cnn_checkpoint: Path, tmp_path: Path, make_input, message) -> None:
+def test_bad_image_inputs_are_one_line(
+    session_compose, small_cnn_checkpoint: Path, tmp_path: Path, make_input, message
+) -> None:
     with pytest.raises(ConfigError, match=message):
-        predict(compose("predict", [*CNN, f"ckpt_path={cnn_checkpoint}", f"inputs={make_input(tmp_path)}"]))
+        predict(
+            session_compose(
+                "predict", [*SMALL_CNN, f"ckpt_path={small_cnn_checkpoint}", f"inputs={make_input(tmp_path)}"]
+            )
+        )
 
 
 def write(path: Path, content: bytes) -> Path:
@@ -175,20 +157,22 @@ def write(path: Path, content: bytes) -> Path:
     return path
 
 
-def fruit_predictions(compose, checkpoint: Path, inputs: str) -> list[dict[str, object]]:
-    return predict(compose("predict", ["task=fruit_yield", f"ckpt_path={checkpoint}", f"inputs={inputs}"]))
+def fruit_predictions(session_compose, checkpoint: Path, inputs: str) -> list[dict[str, object]]:
+    return predict(session_compose("predict", ["task=fruit_yield", f"ckpt_path={checkpoint}", f"inputs={inputs}"]))
 
 
-def test_table_rows_from_csv_and_inline_list(compose, fruit_checkpoint: Path, tmp_path: Path, capsys) -> None:
+def test_table_rows_from_csv_and_inline_list(session_compose, fruit_checkpoint: Path, tmp_path: Path, capsys) -> None:
     """Columns by name in any order (others ignored), or a list of rows: the net's outputs for those rows."""
     rows_file = tmp_path / "rows.csv"
     rows_file.write_text("humidity,apples,temperature,rainfall\n43,56,73,67\n64,81,91,88\n")
-    module = load_trained_module(compose("predict", ["task=fruit_yield", f"ckpt_path={fruit_checkpoint}", "inputs=x"]))
+    module = load_trained_module(
+        session_compose("predict", ["task=fruit_yield", f"ckpt_path={fruit_checkpoint}", "inputs=x"])
+    )
     with torch.no_grad():
         expected = module(torch.tensor([[73.0, 67.0, 43.0], [91.0, 88.0, 64.0]])).tolist()
     capsys.readouterr()
-    from_csv = fruit_predictions(compose, fruit_checkpoint, str(rows_file))
-    from_list = fruit_predictions(compose, fruit_checkpoint, "[[73,67,43],[91,88,64]]")
+    from_csv = fruit_predictions(session_compose, fruit_checkpoint, str(rows_file))
+    from_list = fruit_predictions(session_compose, fruit_checkpoint, "[[73,67,43],[91,88,64]]")
     lines = capsys.readouterr().out.splitlines()
     for rows in (from_csv, from_list):
         predicted = [[row["apples"], row["oranges"]] for row in rows]
@@ -215,14 +199,16 @@ def test_table_rows_from_csv_and_inline_list(compose, fruit_checkpoint: Path, tm
     ],
     ids=["short row", "headerless wrong width", "missing column", "inline short row", "missing file"],
 )
-def test_bad_table_inputs_are_one_line(compose, fruit_checkpoint, tmp_path, monkeypatch, content, inputs, message):
+def test_bad_table_inputs_are_one_line(
+    session_compose, fruit_checkpoint, tmp_path, monkeypatch, content, inputs, message
+):
     monkeypatch.chdir(tmp_path)
     if content is not None:
         (tmp_path / inputs).write_text(content)
     with pytest.raises(ConfigError, match=message):
-        fruit_predictions(compose, fruit_checkpoint, inputs)
+        fruit_predictions(session_compose, fruit_checkpoint, inputs)
 
 
-def test_checkpoint_of_another_task_is_refused(compose, fruit_checkpoint: Path, tmp_path: Path) -> None:
+def test_checkpoint_of_another_task_is_refused(session_compose, fruit_checkpoint: Path, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="was trained with task=fruit_yield, not task=fashion_mnist"):
-        predict(compose("predict", [f"ckpt_path={fruit_checkpoint}", f"inputs={tmp_path}"]))
+        predict(session_compose("predict", [f"ckpt_path={fruit_checkpoint}", f"inputs={tmp_path}"]))
