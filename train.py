@@ -1,10 +1,13 @@
 """Train one experiment: `python train.py task=least_squares optimizer=adam`; add -m to sweep."""
 
 import os
+import sys
 from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig
+
+from torch_lessons.config_choices import exit_on_unknown_choice
 
 os.environ.setdefault("PROJECT_ROOT", str(Path(__file__).resolve().parent))
 
@@ -28,4 +31,8 @@ def main(cfg: DictConfig) -> float | None:
 
 
 if __name__ == "__main__":
-    main()
+    from torch_lessons.sweep_interrupt import finish_interrupted_sweep
+
+    exit_on_unknown_choice(Path(__file__).resolve().parent / "conf", sys.argv[1:])  # one line, not Hydra's
+    with finish_interrupted_sweep():  # SIGTERM/Ctrl-C to a sweep: summary, one line, exit 128 + signal
+        main()

@@ -105,3 +105,23 @@ def assert_same_weights(first: dict[str, torch.Tensor], second: dict[str, torch.
     assert first.keys() == second.keys()
     for name in first:
         assert torch.equal(first[name], second[name]), name
+
+
+# What a fruit_yield DDP run with logger=csv and test=false leaves in its run dir, all from rank 0.
+DDP_RUN_DIR_FILES = [
+    ".hydra/config.yaml",
+    ".hydra/hydra.yaml",
+    ".hydra/overrides.yaml",
+    "checkpoints/epoch_001.ckpt",
+    "checkpoints/last.ckpt",
+    "config_tree.txt",
+    "csv/hparams.yaml",
+    "csv/metrics.csv",
+    "result.json",
+    "train.log",
+]
+
+
+def files_below(directory: Path) -> list[str]:
+    """Every file below ``directory``, as sorted relative paths."""
+    return sorted(str(path.relative_to(directory)) for path in directory.rglob("*") if path.is_file())

@@ -42,6 +42,17 @@ def test_ranks_get_disjoint_equal_shards_like_distributed_sampler() -> None:
     assert sum(len(shard) for shard in shards) - len(set().union(*map(set, shards))) == 2
 
 
+def test_validation_shards_hold_each_row_once() -> None:
+    """Validation and test (``pad=False``): uneven shards, every row in exactly one, none repeated."""
+    shards = []
+    for rank in range(3):
+        sampler = EpochPermutation(len(ROWS), False, 0, rank, 3, pad=False)
+        loader = InMemoryBatches(ROWS.clone(), ROWS * 10, 3, sampler)
+        shards.append([row for inputs, _ in loader for row in inputs.tolist()])
+        assert len(loader) == len(range(0, len(sampler), 3))
+    assert shards == [[0, 3, 6, 9], [1, 4, 7], [2, 5, 8]]
+
+
 def test_resume_mid_epoch_continues_with_the_next_batch() -> None:
     loader = batches()
     loader.sampler.set_epoch(4)

@@ -6,10 +6,12 @@ import os
 import shutil
 from pathlib import Path
 
+import lightning as L
 import pytest
 import torch
 from test_faults import SendSignalAt
 
+from conftest import assert_same_weights
 from torch_lessons.errors import ConfigError
 from torch_lessons.resume import latest_last_checkpoint
 from torch_lessons.training import train
@@ -56,16 +58,27 @@ def test_last_is_the_newest_run(tmp_path: Path, finished_run: Path) -> None:
         directory.mkdir(parents=True)
         shutil.copy(finished_run / "checkpoints" / "last.ckpt", directory / "last.ckpt")
         os.utime(directory / "last.ckpt", (mtime, mtime))
-    assert latest_last_checkpoint(tmp_path / "logs") == newer / "last.ckpt"
+    other_task = tmp_path / "logs/runs/c/checkpoints"  # the newest file, but another task's run
+    other_task.mkdir(parents=True)
+    checkpoint = torch.load(finished_run / "checkpoints" / "last.ckpt", weights_only=True)
+    checkpoint["lesson_run"]["choices"]["task"] = "fruit_yield"
+    torch.save(checkpoint, other_task / "last.ckpt")
+    assert latest_last_checkpoint(tmp_path / "logs", "least_squares") == newer / "last.ckpt"
+    assert latest_last_checkpoint(tmp_path / "logs", "fruit_yield") == other_task / "last.ckpt"
+    assert latest_last_checkpoint(tmp_path / "logs", "fashion_mnist") is None
 
 
 @pytest.mark.parametrize(
     ("ckpt_path", "message"),
     [
         ("{tmp}/missing.ckpt", r"^ckpt_path={tmp}/missing.ckpt: no such file$"),
-        ("{tmp}", r"^ckpt_path={tmp}: this directory has no checkpoints/last.ckpt; give a run dir or a .ckpt file$"),
-        ("{tmp}/corrupt.ckpt", r"^ckpt_path={tmp}/corrupt.ckpt: not a readable checkpoint \("),
-        ("last", r"^ckpt_path=last: no run below paths.log_dir=.* has a checkpoints/last.ckpt to resume$"),
+        (
+            "{tmp}",
+            r"^ckpt_path={tmp}: this directory has no checkpoints/last.ckpt; give a run dir or a .ckpt file "
+            r"\(.ckpt files in it: {tmp}/corrupt.ckpt\)$",
+        ),
+        ("{tmp}/corrupt.ckpt", r"^ckpt_path={tmp}/corrupt.ckpt: not a checkpoint torch can load safely \("),
+        ("last", r"^ckpt_path=last: no run of task=least_squares below paths.log_dir=.* has a checkpoints/last.ckpt$"),
     ],
 )
 def test_bad_ckpt_path_is_refused_before_training(compose_config, tmp_path: Path, ckpt_path: str, message: str):
@@ -136,3 +149,41 @@ def test_sigterm_mid_epoch_then_resume_matches_the_uninterrupted_run(compose_con
 
     final, expected = last_weights(resumed), last_weights(straight)
     assert all(torch.equal(final[name], expected[name]) for name in expected)
+
+
+class KeepFinalWeights(L.Callback):
+    """Keeps the weights and counters at the end of fitting (before testing loads the best epoch)."""
+
+    final: dict = {}
+
+    def on_train_end(self, trainer, module) -> None:
+        weights = {name: tensor.detach().clone() for name, tensor in module.state_dict().items()}
+        KeepFinalWeights.final = {"epoch": trainer.current_epoch, "step": trainer.global_step, "weights": weights}
+
+
+def test_last_checkpoint_is_the_last_epoch_when_the_loss_stops_improving(compose_config) -> None:
+    """The least-squares lesson's val loss goes down, up and down again (its best epoch is 6 of 10):
+    last.ckpt is still epoch 9's state, and resuming that finished run is refused."""
+    probe = f"+callbacks.probe._target_={__name__}.KeepFinalWeights"
+    cfg = compose_config("train", ["experiment=least_squares", "logger=csv", probe])
+    train(cfg)
+    run_dir = Path(cfg.paths.output_dir)
+    with (run_dir / "csv" / "metrics.csv").open() as metrics_file:
+        val_losses = [float(row["val/loss"]) for row in csv.DictReader(metrics_file) if row["val/loss"]]
+    best_epoch = val_losses.index(min(val_losses))
+    assert len(val_losses) == 10 and best_epoch < 9 and val_losses[best_epoch + 1] > val_losses[best_epoch]
+    after_best = val_losses[best_epoch + 1 :]
+    assert any(later < earlier for earlier, later in zip(after_best, after_best[1:], strict=False)), "down again"
+    last = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
+    final = KeepFinalWeights.final
+    assert (last["epoch"], last["global_step"]) == (final["epoch"] - 1, final["step"]) == (9, 30)
+    assert_same_weights(last["state_dict"], final["weights"])
+    assert (run_dir / "checkpoints" / f"epoch_{best_epoch:03d}.ckpt").is_file()
+
+    finished = compose_config("train", ["experiment=least_squares", f"ckpt_path={run_dir}"])
+    with pytest.raises(ConfigError, match=rf"^ckpt_path={run_dir}: the run already trained 10 epochs, "):
+        train(finished)
+    longer = compose_config("train", ["experiment=least_squares", "trainer.max_epochs=11", f"ckpt_path={run_dir}"])
+    train(longer)
+    resumed = torch.load(Path(longer.paths.output_dir) / "checkpoints" / "last.ckpt", weights_only=True)
+    assert (resumed["epoch"], resumed["global_step"]) == (10, 33), "one more epoch after epoch 9, not after the best"

@@ -1,14 +1,18 @@
 """The path past one process: Lightning DDP with 2 CPU processes (gloo), and sweeps through submitit."""
 
 import csv
+import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 from omegaconf import OmegaConf
 
-from conftest import CONFIG_DIR, PROJECT_ROOT
+from conftest import CONFIG_DIR, DDP_RUN_DIR_FILES, PROJECT_ROOT, files_below
+from torch_lessons.evaluation import evaluate
 
 
 def run_train(*overrides: str) -> subprocess.CompletedProcess:
@@ -19,59 +23,48 @@ def run_train(*overrides: str) -> subprocess.CompletedProcess:
     return result
 
 
-def per_row_loss(state_dict: dict[str, torch.Tensor], inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """Each row's MSE (averaged over its two outputs) under the checkpoint's nn.Linear(3, 2)."""
-    outputs = inputs @ state_dict["net.weight"].T + state_dict["net.bias"]
-    return ((outputs - targets) ** 2).mean(dim=1)
-
-
-def test_ddp_two_cpu_processes_sync_metrics_and_only_rank_zero_writes(tmp_path: Path) -> None:
-    """fruit_yield's 5 rows over 2 ranks: DistributedSampler gives rank 0 rows 0, 2, 4 and rank 1 rows
-    1, 3, 0 (padded). The logged val/loss must be the mean over all 6 (synced), not rank 0's 3."""
-    result = run_train(
-        "task=fruit_yield",
+def test_ddp_three_processes_count_every_example_once_and_only_rank_zero_writes(tmp_path: Path, compose_config) -> None:
+    """least_squares' 5 points over 3 gloo ranks: training shards are padded as DistributedSampler pads
+    them (2 rows each), validation and test shards are not (rows 0, 3 | 1, 4 | 2). The synced val and
+    test metrics must equal a one-process evaluation of the same checkpoint; padding would count
+    row 0 twice, and averaging the ranks' means would weigh row 2 double."""
+    run_train(
+        "task=least_squares",
         "trainer=ddp",
         "trainer.accelerator=cpu",
-        "trainer.max_epochs=2",
+        "trainer.devices=3",
+        "trainer.max_epochs=3",
         "logger=csv",
-        "test=false",
         f"paths.log_dir={tmp_path}",
     )
-    (run_dir,) = (tmp_path / "runs").glob("*/*")  # rank 1 wrote no run dir of its own
-    assert "Starting with 2 processes" in result.stderr or "distributed_backend=gloo" in result.stdout + result.stderr
-
+    (run_dir,) = (tmp_path / "runs").glob("*/*")  # ranks 1 and 2 wrote no run dir of their own
     checkpoints = run_dir / "checkpoints"
-    assert sorted(path.name for path in checkpoints.iterdir()) == ["epoch_001.ckpt", "last.ckpt"]
+    (best,) = checkpoints.glob("epoch_*.ckpt")
     last = torch.load(checkpoints / "last.ckpt", weights_only=True)
-    assert last["global_step"] == 4, "each rank trains on its 3 of 5 rows: 2 batches of 2 per epoch, not 3"
-    assert sorted(last["state_dict"]) == ["net.bias", "net.weight"], "the plain module's weights, no DDP wrapper"
+    assert (last["epoch"], last["global_step"]) == (2, 3), "each rank trains on its 2 padded rows: 1 batch per epoch"
+    assert sorted(last["state_dict"]) == ["net.a"], "the plain module's weights, no DDP wrapper"
 
-    data = OmegaConf.load(CONFIG_DIR / "data" / "fruit_yield.yaml")
-    inputs, targets = torch.tensor(data.inputs, dtype=torch.float32), torch.tensor(data.targets, dtype=torch.float32)
-    row_losses = per_row_loss(last["state_dict"], inputs, targets)
-    synced = row_losses[[0, 2, 4, 1, 3, 0]].mean().item()
-    rank_zero_only = row_losses[[0, 2, 4]].mean().item()
-    assert abs(synced - rank_zero_only) > 1e-3 * synced, "the test could not tell synced from unsynced"
-
+    data = OmegaConf.load(CONFIG_DIR / "data" / "least_squares.yaml")
+    inputs, targets = torch.tensor(data.inputs).float(), torch.tensor(data.targets).float()
+    row_errors = ((inputs * last["state_dict"]["net.a"] - targets) ** 2).reshape(-1)
+    exact, padded = row_errors.mean().item(), row_errors[[0, 3, 1, 4, 2, 0]].mean().item()
+    mean_of_ranks = (row_errors[[0, 3]].mean() + row_errors[[1, 4]].mean() + row_errors[2]).item() / 3
+    assert min(abs(exact - padded), abs(exact - mean_of_ranks)) > 1e-3 * exact, "the test could tell them apart"
     with (run_dir / "csv" / "metrics.csv").open() as metrics_file:
         rows = [row for row in csv.DictReader(metrics_file) if row.get("val/loss")]
-    assert [float(row["epoch"]) for row in rows] == [0, 1], "one metrics file, one row per epoch: rank 0 only"
-    assert abs(float(rows[-1]["val/loss"]) - synced) <= 1e-4 * synced, (rows[-1]["val/loss"], synced, rank_zero_only)
+    assert [float(row["epoch"]) for row in rows] == [0, 1, 2], "one metrics file, one row per epoch: rank 0 only"
+    for name in ("val/loss", "val/mse"):
+        assert float(rows[-1][name]) == pytest.approx(exact, rel=1e-5), (name, rows[-1][name], exact, padded)
 
-    files = sorted(str(path.relative_to(run_dir)) for path in run_dir.rglob("*") if path.is_file())
-    assert files == [
-        ".hydra/config.yaml",
-        ".hydra/hydra.yaml",
-        ".hydra/overrides.yaml",
-        "checkpoints/epoch_001.ckpt",
-        "checkpoints/last.ckpt",
-        "config_tree.txt",
-        "csv/hparams.yaml",
-        "csv/metrics.csv",
-        "result.json",
-        "train.log",
-        "train_ddp_process_1.log",  # rank 1's own Hydra log, named by Lightning's launcher
-    ]
+    recorded = json.loads((run_dir / "result.json").read_text())["metrics"]
+    one_process = evaluate(compose_config("eval", ["task=least_squares", f"ckpt_path={best}"]))
+    for name in ("test/loss", "test/mse", "test/mae"):
+        assert recorded[name] == pytest.approx(one_process[name], rel=1e-5), (name, recorded[name], one_process[name])
+
+    # the other ranks' own Hydra logs, named by Lightning's launcher
+    expected_files = [name for name in DDP_RUN_DIR_FILES if not name.startswith("checkpoints/epoch_")]
+    expected_files += [f"checkpoints/{best.name}", "train_ddp_process_1.log", "train_ddp_process_2.log"]
+    assert files_below(run_dir) == sorted(expected_files)
 
 
 def test_submitit_local_runs_a_sweep_as_separate_jobs(tmp_path: Path) -> None:
@@ -97,16 +90,30 @@ def test_submitit_local_runs_a_sweep_as_separate_jobs(tmp_path: Path) -> None:
     assert optimizers == ["sgd", "adam"]
 
 
-def test_slurm_launcher_allocates_one_task_per_device() -> None:
-    """What a SLURM job would request for 2 nodes × 4 GPUs of DDP; no cluster is contacted."""
+@pytest.mark.parametrize(
+    ("accelerator", "gpus_per_node"),
+    [("gpu", 4), ("auto", None), ("cpu", None)],  # sbatch refuses a GPU request on a partition without GPUs
+)
+def test_slurm_launcher_allocates_one_task_per_device(accelerator: str, gpus_per_node: int | None) -> None:
+    """What a SLURM job would request for 2 nodes × 4 devices of DDP; no cluster is contacted."""
     from hydra import compose, initialize_config_dir
 
+    overrides = ["hydra/launcher=slurm", "trainer=ddp", "trainer.devices=4", "trainer.num_nodes=2"]
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        cfg = compose(
-            "train",
-            ["hydra/launcher=slurm", "trainer=ddp", "trainer.devices=4", "trainer.num_nodes=2"],
-            return_hydra_config=True,
-        )
+        cfg = compose("train", [*overrides, f"trainer.accelerator={accelerator}"], return_hydra_config=True)
     launcher = cfg.hydra.launcher
     assert launcher._target_.endswith("SlurmLauncher")
-    assert (launcher.nodes, launcher.tasks_per_node, launcher.gpus_per_node) == (2, 4, 4)
+    assert (launcher.nodes, launcher.tasks_per_node, launcher.gpus_per_node) == (2, 4, gpus_per_node)
+
+
+def test_slurm_launcher_without_sbatch_says_where_to_run(tmp_path: Path) -> None:
+    """Off the cluster (no sbatch/srun on PATH): one line, not submitit's traceback; nothing is submitted."""
+    environment = {**os.environ, "PATH": str(tmp_path)}  # a dir without Slurm's commands
+    command = [sys.executable, "train.py", "-m", "hydra/launcher=slurm", "task=least_squares", "optimizer=sgd,adam"]
+    command += [f"paths.log_dir={tmp_path / 'outputs'}"]
+    result = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120, env=environment)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "error: hydra/launcher=slurm needs Slurm's sbatch and srun on PATH: run the sweep on the cluster's login "
+        "node (or use hydra/launcher=local to run its jobs here)"
+    ]

@@ -10,14 +10,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf
 
 from conftest import PROJECT_ROOT
 from torch_lessons.errors import ConfigError
 from torch_lessons.job_record import run_and_record
 from torch_lessons.parallel_jobs import threads_per_job
+from torch_lessons.summary import count_by_outcome, read_sweep, write_summary
 from torch_lessons.summary import main as summary_main
-from torch_lessons.summary import write_summary
+from torch_lessons.sweep_interrupt import SweepInterrupted
 from torch_lessons.training import train
 
 
@@ -185,10 +187,45 @@ def test_multirun_job_failure_is_recorded_not_raised(compose_config) -> None:
     assert recorded["status"] == "failed: RuntimeError: CUDA out of memory."
 
 
-@pytest.mark.parametrize("interruption", [SystemExit(1), KeyboardInterrupt()])
-def test_interrupting_a_job_stops_the_sweep(compose_config, interruption: BaseException) -> None:
+@pytest.mark.parametrize(
+    ("interruption", "name"),
+    [(SystemExit(1), "SystemExit"), (KeyboardInterrupt(), "KeyboardInterrupt"), (SIGTERMException(), "SIGTERM")],
+)
+def test_interrupting_a_job_stops_the_sweep(compose_config, interruption: BaseException, name: str) -> None:
     cfg = compose_config("train", ["task=least_squares", "hydra.mode=MULTIRUN"])
-    with pytest.raises(type(interruption)):
+    with pytest.raises(SweepInterrupted):  # plain, so that a joblib parent unpickles it without importing Lightning
         run_and_record(cfg, fails_with(interruption))
     recorded = json.loads((Path(cfg.paths.output_dir) / "result.json").read_text())
-    assert recorded["status"] == f"interrupted ({type(interruption).__name__})"
+    assert recorded["status"] == f"interrupted ({name})"
+
+
+def test_summary_keeps_the_other_rows_when_a_record_is_broken(tmp_path: Path, capsys) -> None:
+    fake_job(tmp_path, "0_optimizer=sgd", ["optimizer=sgd"], result("ok", 0.61))
+    fake_job(tmp_path, "1_optimizer=adam", ["optimizer=adam"], None)
+    (tmp_path / "1_optimizer=adam" / "result.json").write_text('{"status": "ok", "metr')
+    fake_job(tmp_path, "2_optimizer=adamw", ["optimizer=adamw"], {"status": "ok"})
+    assert summary_main([str(tmp_path)]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ")][2:]
+    assert rows[0].startswith("| 0_optimizer=sgd | optimizer=sgd |") and rows[0].endswith("| ok |")
+    assert rows[1].endswith(
+        "| unreadable record: result.json: Unterminated string starting at: line 1 column 18 (char 17) |"
+    )
+    assert rows[2].endswith("| unreadable record: result.json has no 'metrics' entry |")
+
+
+def test_summary_of_an_interrupted_sweep_lists_planned_jobs_never_started(tmp_path: Path) -> None:
+    planned = [
+        {"num": n, "dir": f"{n}_optimizer={name}", "overrides": [f"optimizer={name}"]}
+        for n, name in enumerate(["sgd", "adam", "adamw"])
+    ]
+    OmegaConf.save(OmegaConf.create({"jobs": planned}), tmp_path / "planned_jobs.yaml")
+    fake_job(tmp_path, "0_optimizer=sgd", ["optimizer=sgd"], result("ok", 0.6))
+    fake_job(tmp_path, "1_optimizer=adam", ["optimizer=adam"], None)  # killed before it wrote its record
+    (tmp_path / ".interrupted").write_text("SIGTERM\n")
+    rows = read_sweep(tmp_path)
+    assert [(row.job, row.status) for row in rows] == [
+        ("0_optimizer=sgd", "ok"),
+        ("1_optimizer=adam", "interrupted (no result.json)"),
+        ("2_optimizer=adamw", "not started"),
+    ]
+    assert count_by_outcome(rows) == {"finished": 1, "interrupted": 1, "not started": 1}

@@ -34,12 +34,24 @@ def load_checkpoint(path: str | Path, key: str = "ckpt_path") -> dict[str, Any]:
         raise ConfigError(f"{key}={path}: no such file")
     try:
         checkpoint = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
-    except (RuntimeError, EOFError, OSError, pickle.UnpicklingError) as error:
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise ConfigError(f"{key}={path}: not a readable checkpoint ({reason})") from None
+    except Exception as error:  # any failure to read a user's file means it is not a checkpoint we can trust
+        raise ConfigError(
+            f"{key}={path}: not a checkpoint torch can load safely ({load_failure(error)}); "
+            "pass a .ckpt file written by train.py, e.g. <run dir>/checkpoints/last.ckpt"
+        ) from None
     if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
         raise ConfigError(f"{key}={path}: not a Lightning checkpoint (it has no state_dict)")
     return checkpoint
+
+
+def load_failure(error: Exception) -> str:
+    """torch.load's reason in a few words. Its weights-only error also advises retrying with
+    ``weights_only=False``, which would run whatever code the file holds: that advice is left out."""
+    if isinstance(error, pickle.UnpicklingError):
+        detail = str(error).split("WeightsUnpickler error:", 1)[-1].strip().splitlines()
+        return detail[0] if detail and "weights_only" not in detail[0] else "not a checkpoint"
+    first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    return f"{type(error).__name__}: {first_line}" if first_line else type(error).__name__
 
 
 def check_same_task(checkpoint: dict[str, Any], task_name: str, path: str | Path, key: str = "ckpt_path") -> None:

@@ -4,7 +4,8 @@ Each refusal is one line naming the key, the bad value and what is allowed, so a
 command line costs seconds, not a traceback after the data has loaded.
 """
 
-from collections.abc import Callable
+import inspect
+from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from numbers import Real
@@ -12,8 +13,9 @@ from numbers import Real
 import lightning as L
 import torch
 from hydra.core.hydra_config import HydraConfig
+from hydra.utils import get_class
 from lightning.pytorch.utilities import rank_zero_only
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, ListConfig, OmegaConf
 from torch import Tensor, nn
 
 from torch_lessons.errors import ConfigError
@@ -27,7 +29,11 @@ class Rule:
     allows: Callable[[Real], bool]
     allowed: str
     integer: bool = False
+    pair: bool = False  # two numbers, e.g. Adam's betas
 
+
+FLOAT32_MAX = torch.finfo(torch.float32).max
+SEED_MAX = 2**32 - 1  # numpy's seed range, which seed_everything passes the seed to
 
 RULES = (
     Rule("optimizer.lr", lambda value: value > 0, "a number > 0"),
@@ -36,6 +42,15 @@ RULES = (
     Rule("data.val_fraction", lambda value: 0 < value < 1, "a number strictly between 0 and 1"),
     Rule("data.num_workers", lambda value: value >= 0, "an integer ≥ 0", integer=True),
     Rule("data.batches_per_group", lambda value: value >= 1, "an integer ≥ 1", integer=True),
+    # The optimizer multiplies float32 weights by lr: a larger value overflows inside its first step.
+    Rule("optimizer.lr", lambda value: value <= FLOAT32_MAX, f"a number ≤ {FLOAT32_MAX:.4g} (the largest float32)"),
+    Rule("optimizer.momentum", lambda value: value >= 0, "a number ≥ 0"),
+    Rule("optimizer.weight_decay", lambda value: value >= 0, "a number ≥ 0"),
+    Rule("optimizer.betas", lambda pair: all(0 <= beta < 1 for beta in pair), "two numbers in [0, 1)", pair=True),
+    Rule(
+        "seed", lambda value: 0 <= value <= SEED_MAX, f"an integer from 0 to {SEED_MAX} (null: unseeded)", integer=True
+    ),
+    Rule("trainer.max_steps", lambda value: value >= 1 or value == -1, "an integer ≥ 1 (-1: no limit)", integer=True),
 )
 
 
@@ -45,14 +60,23 @@ def is_number(value: object, integer: bool) -> bool:
     return isinstance(value, int) if integer else isinstance(value, Real)
 
 
+def has_type(value: object, rule: Rule) -> bool:
+    if rule.pair:
+        return (
+            isinstance(value, ListConfig | list | tuple) and len(value) == 2 and all(is_number(v, False) for v in value)
+        )
+    return is_number(value, rule.integer)
+
+
 def check_values(cfg: DictConfig) -> None:
     """Refuses e.g. ``optimizer.lr=-1`` or ``data.batch_size=0``; keys the config lacks are skipped."""
     for rule in RULES:
         value = OmegaConf.select(cfg, rule.key, default=None)
         if value is None:
             continue
-        if not is_number(value, rule.integer) or not rule.allows(value):
-            raise ConfigError(f"{rule.key}={value}: must be {rule.allowed}")
+        if not has_type(value, rule) or not rule.allows(value):
+            shown = list(value) if isinstance(value, ListConfig) else value
+            raise ConfigError(f"{rule.key}={shown}: must be {rule.allowed}")
 
 
 OPTIMIZATION_MODES = ("max", "min")
@@ -160,8 +184,69 @@ def check_net_fits_data(cfg: DictConfig, net: nn.Module, datamodule: L.Lightning
         )
 
 
+def check_optimizer_arguments(cfg: DictConfig) -> None:
+    """Refuses an argument the optimizer class does not take (e.g. ``+optimizer.lrr=0.1``), naming the ones it
+    does, and any value torch itself refuses, by building the optimizer once for a dummy parameter."""
+    optimizer = cfg.get("optimizer")
+    if optimizer is None or "_target_" not in optimizer:
+        return
+    optimizer_class = get_class(optimizer._target_)
+    accepted = [name for name in inspect.signature(optimizer_class).parameters if name != "params"]
+    for key, value in optimizer.items():
+        if not str(key).startswith("_") and key not in accepted:
+            raise ConfigError(
+                f"optimizer.{key}={value}: {optimizer_class.__name__} takes no argument {key}; "
+                f"its arguments: {', '.join(accepted)}"
+            )
+    arguments = {key: value for key, value in OmegaConf.to_container(optimizer, resolve=True).items()}
+    arguments = {key: value for key, value in arguments.items() if not key.startswith("_")}
+    try:
+        optimizer_class([torch.zeros(1, requires_grad=True)], **arguments)
+    except (ValueError, TypeError, RuntimeError) as error:
+        choice = HydraConfig.get().runtime.choices.get("optimizer")
+        raise ConfigError(f"optimizer={choice}: {optimizer_class.__name__} refuses its arguments ({error})") from None
+
+
+def check_validation_runs(cfg: DictConfig) -> None:
+    """Validation every n epochs with n above the epoch count never validates: no val metric, no best checkpoint."""
+    every, epochs = (
+        OmegaConf.select(cfg, "trainer.check_val_every_n_epoch"),
+        OmegaConf.select(cfg, "trainer.max_epochs"),
+    )
+    if isinstance(every, int) and isinstance(epochs, int) and epochs >= 1 and every > epochs:
+        raise ConfigError(
+            f"trainer.check_val_every_n_epoch={every} is more than trainer.max_epochs={epochs}: validation would "
+            f"never run, so nothing logs val metrics or picks the best checkpoint; choose at most {epochs}"
+        )
+
+
+def logged_metric_names(cfg: DictConfig, metric_names: Iterable[str]) -> list[str]:
+    """What a run logs: ``<stage>/loss`` and ``<stage>/<metric>`` per stage it runs, and ``epochs``."""
+    stages = ("train", "val", "test") if cfg.get("test") else ("train", "val")
+    return sorted({"epochs"} | {f"{stage}/{name}" for stage in stages for name in ("loss", *metric_names)})
+
+
+def unlogged_metric_refusal(cfg: DictConfig, logged: Iterable[str]) -> str | None:
+    """The refusal for an ``optimized_metric`` the run does not log (shared by the check before training and
+    the look-up after it), or None."""
+    name = cfg.get("optimized_metric")
+    logged = sorted(logged)
+    if name is None or name in logged:
+        return None
+    return f"optimized_metric={name} is not logged by this run; logged: {', '.join(logged)}"
+
+
+def check_optimized_metric_is_logged(cfg: DictConfig, metric_names: Iterable[str]) -> None:
+    """Before training: a typo in ``optimized_metric`` would otherwise be reported after fit and test."""
+    refusal = unlogged_metric_refusal(cfg, logged_metric_names(cfg, metric_names))
+    if refusal:
+        raise ConfigError(refusal)
+
+
 def check_config(cfg: DictConfig) -> None:
     check_values(cfg)
     check_optimized_metric_mode(cfg)
+    check_optimizer_arguments(cfg)
+    check_validation_runs(cfg)
     check_trainer_fits_manual_optimization(cfg)
     check_loss_fits_task(cfg)

@@ -1,7 +1,9 @@
 """Bad input ends a run with one line that names the key, not with a traceback."""
 
+import errno
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 
 class ConfigError(ValueError):
@@ -10,6 +12,27 @@ class ConfigError(ValueError):
 
 class TrainingFault(RuntimeError):
     """Training cannot go on (e.g. the loss stopped being finite); the message says where and why."""
+
+
+def no_space_left(error: BaseException) -> bool:
+    """Whether ENOSPC is anywhere in the chain: torch's zip writer reports a full disk as
+    ``unexpected pos ...`` and leaves ``No space left on device`` in the exception it was handling."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno == errno.ENOSPC:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def raise_if_disk_full(error: BaseException, path: Path, lost: str = "") -> None:
+    """Turns a full disk while writing ``path`` into one line that names the path; ``lost`` says what
+    the file should have held, so that the message keeps it."""
+    if no_space_left(error):
+        held = f"; it should have held: {lost}" if lost else ""
+        raise TrainingFault(
+            f"no space left on device writing {path}: free some space or set paths.log_dir to a disk with room{held}"
+        ) from None
 
 
 @contextmanager

@@ -1,10 +1,11 @@
 """Evaluation of a saved checkpoint: test metrics, then predictions printed the Quickstart's way."""
 
 import lightning as L
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from torch_lessons.assembly import build_datamodule, build_trainer
 from torch_lessons.config_checks import check_config
+from torch_lessons.errors import ConfigError
 from torch_lessons.modules.lesson import LessonModule
 from torch_lessons.report import format_test_line, scalar_metrics
 from torch_lessons.trained_module import load_trained_module
@@ -31,6 +32,10 @@ def prediction_lines(
 def evaluate(cfg: DictConfig) -> dict[str, float]:
     """Tests the checkpoint at ``cfg.ckpt_path`` and prints ``cfg.num_predictions`` predictions."""
     check_config(cfg)
+    if OmegaConf.is_missing(cfg, "ckpt_path"):
+        raise ConfigError(
+            "ckpt_path is required: python eval.py ckpt_path=<run dir | .ckpt file | last> task=<its task>"
+        )
     module = load_trained_module(cfg)
     datamodule = build_datamodule(cfg)
     trainer = build_trainer(cfg)

@@ -35,4 +35,9 @@ def freeze_parameters(module: nn.Module, patterns: Sequence[str]) -> None:
             parameters[name].requires_grad_(False)
     trainable = sum(parameter.numel() for parameter in parameters.values() if parameter.requires_grad)
     frozen = sum(parameter.numel() for parameter in parameters.values() if not parameter.requires_grad)
+    if patterns and trainable == 0:
+        raise ConfigError(
+            f"model.freeze={list(patterns)} freezes every parameter, so nothing would train; "
+            f"leave at least one of these out: {', '.join(parameters)}"
+        )
     log.info("Parameters: %s trainable, %s frozen", f"{trainable:,}", f"{frozen:,}")

@@ -10,6 +10,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,9 @@ from hydra.types import RunMode
 from lightning.fabric.utilities.rank_zero import rank_zero_only
 from omegaconf import DictConfig
 
-from torch_lessons.errors import ConfigError, TrainingFault
+from torch_lessons.config_checks import unlogged_metric_refusal
+from torch_lessons.errors import ConfigError, TrainingFault, raise_if_disk_full
+from torch_lessons.sweep_interrupt import SweepInterrupted, interruption_name, running_job, sweep_was_interrupted
 
 log = logging.getLogger(__name__)
 
@@ -37,18 +40,25 @@ def one_line_reason(error: Exception) -> str:
 
 def optimized_value(cfg: DictConfig, metrics: Metrics) -> float:
     """The value a sweeper optimizes; a name the run never logged is a configuration error."""
-    name = cfg.optimized_metric
-    if name not in metrics:
-        raise ConfigError(f"optimized_metric={name} is not logged by this run; logged: {', '.join(sorted(metrics))}")
-    return metrics[name]
+    refusal = unlogged_metric_refusal(cfg, metrics)
+    if refusal:
+        raise ConfigError(refusal)
+    return metrics[cfg.optimized_metric]
 
 
 def write_result(output_dir: Path, result: dict[str, Any]) -> None:
     """Written to a temporary name, then renamed, so a reader never sees half a file."""
-    output_dir.mkdir(parents=True, exist_ok=True)
     partial = output_dir / f".{RESULT_FILE}.partial"
-    partial.write_text(json.dumps(result, indent=2, allow_nan=True) + "\n")
-    partial.replace(output_dir / RESULT_FILE)
+    text = json.dumps(result, indent=2, allow_nan=True) + "\n"
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        partial.write_text(text)
+        partial.replace(output_dir / RESULT_FILE)
+    except OSError as error:  # the record is not lost: it goes to the log and into the one-line error
+        partial.unlink(missing_ok=True)
+        log.error("Could not write %s (%s); the record: %s", output_dir / RESULT_FILE, error, " ".join(text.split()))
+        raise_if_disk_full(error, output_dir / RESULT_FILE, lost=f"status {result['status']}")
+        raise
 
 
 def run_and_record(cfg: DictConfig, train: Callable[[DictConfig], Metrics]) -> float | None:
@@ -56,16 +66,24 @@ def run_and_record(cfg: DictConfig, train: Callable[[DictConfig], Metrics]) -> f
 
     A run whose optimized metric is NaN or infinite (a diverging lr) is recorded as failed too.
     """
-    multirun = HydraConfig.get().mode == RunMode.MULTIRUN
+    hydra_config = HydraConfig.get()
+    multirun = hydra_config.mode == RunMode.MULTIRUN
     started = time.perf_counter()
     metrics: Metrics = {}
     value = None
+    if multirun and sweep_was_interrupted(Path(hydra_config.sweep.dir)):
+        record(cfg, "not started (the sweep was interrupted)", metrics, started)
+        return None
     try:
-        metrics = train(cfg)
+        with running_job() if multirun else nullcontext():  # a single run keeps Lightning's signal handling
+            metrics = train(cfg)
         value = optimized_value(cfg, metrics)
         status = "ok" if math.isfinite(value) else f"failed: diverged ({cfg.optimized_metric} = {value})"
     except (SystemExit, KeyboardInterrupt) as error:  # Ctrl-C or SIGTERM (Lightning exits): stop the whole sweep
-        record(cfg, f"interrupted ({type(error).__name__})", metrics, started)
+        name = interruption_name(error)
+        record(cfg, f"interrupted ({name})", metrics, started)
+        if multirun:  # see SweepInterrupted
+            raise SweepInterrupted(name) from None
         raise
     except Exception as error:
         status = f"failed: {one_line_reason(error)}"

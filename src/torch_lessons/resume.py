@@ -11,6 +11,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+import torch
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
@@ -22,22 +23,39 @@ log = logging.getLogger(__name__)
 LAST = "checkpoints/last.ckpt"
 
 
-def latest_last_checkpoint(log_dir: Path) -> Path | None:
-    """The most recently written ``checkpoints/last.ckpt`` of any run or sweep job below ``log_dir``."""
+def trained_task(checkpoint: Path) -> str | None:
+    """The task a checkpoint was trained for, from the run record it carries (None if unreadable)."""
+    try:
+        contents = torch.load(checkpoint, map_location="cpu", weights_only=True, mmap=True)
+    except Exception:  # a broken candidate is not one to resume automatically
+        return None
+    return contents.get(RUN_KEY, {}).get("choices", {}).get("task") if isinstance(contents, dict) else None
+
+
+def latest_last_checkpoint(log_dir: Path, task_name: str) -> Path | None:
+    """The most recently written ``checkpoints/last.ckpt`` of a run or sweep job of ``task_name`` below ``log_dir``."""
     candidates = [path for path in log_dir.rglob("last.ckpt") if path.parent.name == "checkpoints"]
-    return max(candidates, key=lambda path: path.stat().st_mtime, default=None)
+    newest_first = sorted(candidates, key=lambda path: path.stat().st_mtime, reverse=True)
+    return next((path for path in newest_first if trained_task(path) == task_name), None)
 
 
-def checkpoint_file(value: str, log_dir: Path) -> Path:
+def checkpoint_file(value: str, log_dir: Path, task_name: str) -> Path:
+    """The checkpoint file that ``ckpt_path`` names: ``last`` (the newest run of this task), a run dir
+    (its ``checkpoints/last.ckpt``) or a file."""
     if value == "last":
-        found = latest_last_checkpoint(log_dir)
+        found = latest_last_checkpoint(log_dir, task_name)
         if found is None:
-            raise ConfigError(f"ckpt_path=last: no run below paths.log_dir={log_dir} has a {LAST} to resume")
+            raise ConfigError(f"ckpt_path=last: no run of task={task_name} below paths.log_dir={log_dir} has a {LAST}")
         return found
     path = Path(value)
     if path.is_dir():
         if not (path / LAST).is_file():
-            raise ConfigError(f"ckpt_path={value}: this directory has no {LAST}; give a run dir or a .ckpt file")
+            files = sorted(path.glob("*.ckpt")) + sorted(path.glob("checkpoints/*.ckpt"))
+            found = ", ".join(str(file) for file in files[:3]) or "none"
+            raise ConfigError(
+                f"ckpt_path={value}: this directory has no {LAST}; give a run dir or a .ckpt file "
+                f"(.ckpt files in it: {found})"
+            )
         return path / LAST
     return path
 
@@ -68,7 +86,9 @@ def resolve_resume(cfg: DictConfig) -> tuple[str, dict[str, Any]] | None:
     value = cfg.get("ckpt_path")
     if value is None:
         return None
-    path = checkpoint_file(str(value), Path(cfg.paths.log_dir))
+    path = checkpoint_file(str(value), Path(cfg.paths.log_dir), cfg.task.name)
+    if value == "last":
+        value = f"last ({path})"  # the refusals below name the file that "last" found
     checkpoint = load_checkpoint(path)
     check_same_task(checkpoint, cfg.task.name, value)
     check_same_optimizer(checkpoint, value)

@@ -3,7 +3,9 @@
 Written at the end of every multirun by the ``WriteSweepSummary`` Hydra callback (conf/hydra/default.yaml),
 and on demand for any sweep dir: ``python -m torch_lessons.summary outputs/multirun/<date>/<time>``.
 It reads what each job saved (``.hydra/overrides.yaml`` and ``result.json``), so it works on a sweep
-that is still running or was interrupted: a job without ``result.json`` is listed as ``not finished``.
+that is still running or was interrupted: a job without ``result.json`` is listed as ``not finished``
+(``interrupted`` once the sweep was), a planned job without a dir as ``not started``, and a record that
+cannot be read says why in its row while the other rows stay.
 """
 
 import argparse
@@ -18,8 +20,21 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
+from torch_lessons.sweep_interrupt import sweep_was_interrupted
+from torch_lessons.sweep_plan import read_plan
+
 STAGES = ("train", "val", "test")
 NOT_FINISHED = "not finished (no result.json)"
+INTERRUPTED_UNRECORDED = "interrupted (no result.json)"
+NOT_STARTED = "not started"
+OUTCOMES = {  # status prefix → how the end-of-sweep line counts it
+    "ok": "finished",
+    "failed": "finished",
+    "interrupted": "interrupted",
+    "not started": "not started",
+    "not finished": "not finished",
+    "unreadable record": "unreadable",
+}
 
 
 @dataclass
@@ -36,25 +51,63 @@ class JobRow:
     optimized_metric_mode: str | None = None
 
 
-def read_job(job_dir: Path, sweep_dir: Path) -> JobRow:
-    overrides = [str(item) for item in OmegaConf.load(job_dir / ".hydra" / "overrides.yaml")]
-    row = JobRow(job=str(job_dir.relative_to(sweep_dir)), overrides=overrides)
+def unreadable(path: Path, error: Exception) -> str:
+    """The row's status for a job file that cannot be read, e.g. a result.json cut short by a full disk."""
+    if isinstance(error, KeyError):
+        return f"unreadable record: {path.name} has no {error.args[0]!r} entry"
+    reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return f"unreadable record: {path.name}: {reason}"
+
+
+def read_job(job_dir: Path, sweep_dir: Path, interrupted: bool = False) -> JobRow:
+    row = JobRow(job=str(job_dir.relative_to(sweep_dir)), overrides=[])
+    overrides_path = job_dir / ".hydra" / "overrides.yaml"
+    try:
+        row.overrides = [str(item) for item in OmegaConf.load(overrides_path)]
+    except Exception as error:  # a broken file of one job must not lose the whole summary
+        row.status = unreadable(overrides_path, error)
+        return row
     result_path = job_dir / "result.json"
-    if result_path.is_file():
+    if not result_path.exists():
+        row.status = INTERRUPTED_UNRECORDED if interrupted else NOT_FINISHED
+        return row
+    try:
         result: dict[str, Any] = json.loads(result_path.read_text())
-        row.status = result["status"]
-        row.metrics = {name: value for name, value in result["metrics"].items() if name != "epochs"}
-        row.epochs = result.get("epochs")
-        row.wall_time_s = result.get("wall_time_s")
-        row.optimized_metric = result.get("optimized_metric")
-        row.optimized_metric_mode = result.get("optimized_metric_mode")
+        row.status = str(result["status"])
+        row.metrics = {name: float(value) for name, value in result["metrics"].items() if name != "epochs"}
+    except Exception as error:
+        row.status, row.metrics = unreadable(result_path, error), {}
+        return row
+    row.epochs = result.get("epochs")
+    row.wall_time_s = result.get("wall_time_s")
+    row.optimized_metric = result.get("optimized_metric")
+    row.optimized_metric_mode = result.get("optimized_metric_mode")
     return row
 
 
 def read_sweep(sweep_dir: Path) -> list[JobRow]:
-    """Every job dir below ``sweep_dir`` (found by its ``.hydra/overrides.yaml``), best first."""
+    """Every job dir below ``sweep_dir`` (found by its ``.hydra/overrides.yaml``) and every planned
+    job that never got one, best first."""
+    interrupted = sweep_was_interrupted(sweep_dir)
     job_dirs = sorted(path.parent.parent for path in sweep_dir.rglob(".hydra/overrides.yaml"))
-    return sort_best_first([read_job(job_dir, sweep_dir) for job_dir in job_dirs])
+    rows = [read_job(job_dir, sweep_dir, interrupted) for job_dir in job_dirs]
+    started = {row.job for row in rows}
+    rows += [
+        JobRow(job=job["dir"], overrides=job["overrides"], status=NOT_STARTED)
+        for job in read_plan(sweep_dir)
+        if job["dir"] not in started
+    ]
+    return sort_best_first(rows)
+
+
+def count_by_outcome(rows: list[JobRow]) -> dict[str, int]:
+    """``{"finished": 2, "interrupted": 1, "not started": 3}`` (ok and failed jobs both finished);
+    unreadable or unfinished records are counted under their own status."""
+    counts = {"finished": 0, "interrupted": 0, "not started": 0}
+    for row in rows:
+        outcome = next((name for prefix, name in OUTCOMES.items() if row.status.startswith(prefix)), row.status)
+        counts[outcome] = counts.get(outcome, 0) + 1
+    return counts
 
 
 def sort_best_first(rows: list[JobRow]) -> list[JobRow]:

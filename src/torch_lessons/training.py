@@ -9,7 +9,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from torch_lessons.assembly import build_datamodule, build_module, build_trainer
 from torch_lessons.checkpoints import StoreRunInCheckpoint, check_weights_fit
-from torch_lessons.config_checks import check_config, check_net_fits_data
+from torch_lessons.config_checks import check_config, check_net_fits_data, check_optimized_metric_is_logged
 from torch_lessons.fine_tuning import freeze_parameters, init_from_checkpoint
 from torch_lessons.report import format_test_line, run_hyperparameters, scalar_metrics
 from torch_lessons.resume import resolve_resume
@@ -27,6 +27,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     datamodule = build_datamodule(cfg)
     module = build_module(cfg)
     check_net_fits_data(cfg, module.net, datamodule)
+    check_optimized_metric_is_logged(cfg, module.make_metrics().keys())
     if resume_checkpoint is not None:
         check_weights_fit(module, resume_checkpoint, cfg.ckpt_path)
         del resume_checkpoint  # Lightning reads the file again in fit(); do not hold it twice
@@ -47,7 +48,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
         if best:
             log.info("Testing the best checkpoint: %s", best)
         else:
-            log.info("No checkpoint was saved (fast_dev_run or checkpointing off): testing the final weights")
+            log.info("No checkpoint was saved (%s): testing the final weights", why_no_checkpoint(trainer))
         (test_metrics,) = trainer.test(module, datamodule=datamodule, ckpt_path=best or None, verbose=False)
         metrics.update(scalar_metrics(test_metrics))
         if trainer.is_global_zero:
@@ -59,4 +60,15 @@ def train(cfg: DictConfig) -> dict[str, float]:
             logger.log_hyperparams(run_hyperparameters(cfg, choices), metrics=hparam_metrics)
         else:
             logger.log_hyperparams(run_hyperparameters(cfg, choices))
+        # Lightning closed its writers after testing; the hparams reopened one whose events wait in a
+        # daemon thread's queue until it is closed, and would be lost if the process ended first.
+        logger.finalize("success")
     return metrics
+
+
+def why_no_checkpoint(trainer: L.Trainer) -> str:
+    if trainer.fast_dev_run:
+        return "trainer.fast_dev_run saves none"
+    if trainer.checkpoint_callback is None:
+        return "checkpointing is off: callbacks.model_checkpoint=null"
+    return f"no epoch logged {trainer.checkpoint_callback.monitor}, which picks the best checkpoint"

@@ -5,6 +5,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch
+from lightning.pytorch.overrides.distributed import UnrepeatedDistributedSampler
 from torch import Tensor
 from torch.utils.data import DataLoader, Subset, TensorDataset, random_split
 from torchvision.datasets import FashionMNIST
@@ -122,7 +123,7 @@ class FashionMNISTDataModule(InMemoryDataModule):
         if self.splits:
             return
         root = str(self.resolve(allow_download=False).root)
-        check_raw_files(Path(root) / "FashionMNIST" / "raw")
+        check_raw_files(Path(root) / "FashionMNIST" / "raw", len(self.class_names))
         train_file = FashionMNIST(root, train=True, download=False, transform=self.transform)
         test_file = FashionMNIST(root, train=False, download=False, transform=self.transform)
         all_test_rows = list(range(len(test_file)))
@@ -132,9 +133,14 @@ class FashionMNISTDataModule(InMemoryDataModule):
             val_size = round(len(train_file) * self.val_fraction)
             train_size = len(train_file) - val_size
             if val_size < 1 or train_size < 1:
+                empty, bound = (
+                    ("validation", f"at least {1 / len(train_file):.3g}")
+                    if val_size < 1
+                    else ("training", f"at most {1 - 1 / len(train_file):.6g}")
+                )
                 raise ConfigError(
-                    f"data.val_fraction={self.val_fraction} leaves {train_size} training and {val_size} "
-                    f"validation images of {len(train_file)}; choose a fraction in (0, 1)"
+                    f"data.val_fraction={self.val_fraction} leaves 0 of the {len(train_file)} training images for "
+                    f"{empty}; use {bound} (one image)"
                 )
             generator = torch.Generator().manual_seed(self.split_seed)
             train_subset, val_subset = random_split(range(len(train_file)), [train_size, val_size], generator)
@@ -168,14 +174,25 @@ class FashionMNISTDataModule(InMemoryDataModule):
                 shuffle,
                 convert_inputs=convert,
                 batches_per_group=batches_per_group,
+                pad_shards=split == "train",
             )
+        dataset = Subset(split_file, rows)
         return DataLoader(
-            Subset(split_file, rows),
+            dataset,
             batch_size=self.batch_size,
             shuffle=shuffle,
+            sampler=self.unpadded_shard(dataset) if split != "train" else None,
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
         )
+
+    def unpadded_shard(self, dataset: Subset) -> UnrepeatedDistributedSampler | None:
+        """Under DDP, this rank's share of a validation/test split with no example repeated (Lightning
+        would pad with its ``DistributedSampler``, counting some twice); None in one process."""
+        trainer = self.trainer
+        if trainer is None or trainer.world_size == 1:
+            return None
+        return UnrepeatedDistributedSampler(dataset, trainer.world_size, trainer.global_rank, shuffle=False)
 
     def train_dataloader(self) -> InMemoryBatches | DataLoader:
         return self._loader(

@@ -36,9 +36,13 @@ class ResolvedSource:
 
 
 def full_set_present(root: Path) -> bool:
-    """True when all four official files are unpacked where torchvision looks for them."""
-    raw_dir = root / "FashionMNIST" / "raw"
-    return all((raw_dir / Path(name).stem).is_file() for name, _ in FashionMNIST.resources)
+    """True when all four official files are unpacked where torchvision looks for them; something
+    other than a file in the place of one is refused rather than taken for a missing download."""
+    raw_files = [root / "FashionMNIST" / "raw" / Path(name).stem for name, _ in FashionMNIST.resources]
+    for path in raw_files:
+        if path.exists() and not path.is_file():
+            raise ConfigError(f"data file {path} is a directory, not an IDX file; remove it or put the original there")
+    return all(path.is_file() for path in raw_files)
 
 
 @contextmanager
@@ -71,7 +75,13 @@ def extract_sample(data_dir: Path) -> Path:
     """
     root = data_dir / SAMPLE_DIR_NAME
     raw_dir = root / "FashionMNIST" / "raw"
-    raw_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        raw_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:  # data_dir is a file, read-only, or on a full disk
+        raise ConfigError(
+            f"paths.data_dir={data_dir}: cannot create {raw_dir} ({error.strerror or error}); "
+            "choose a directory this user can write"
+        ) from None
     for archive in sorted(SAMPLE_ARCHIVE_DIR.glob("*.gz")):
         target = raw_dir / archive.stem
         if target.exists():

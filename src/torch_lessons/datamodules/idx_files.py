@@ -24,6 +24,15 @@ IDX_FILES = {
 
 def idx_shape(path: Path, expected_magic: int) -> tuple[int, ...]:
     """The dimensions the file's header promises, after checking its magic number and its size."""
+    try:
+        return read_idx_shape(path, expected_magic)
+    except OSError as error:  # a directory in its place, no read permission, an I/O error
+        raise ConfigError(
+            f"data file {path}: cannot be read ({error.strerror or error}); replace it with the original IDX file"
+        ) from None
+
+
+def read_idx_shape(path: Path, expected_magic: int) -> tuple[int, ...]:
     size = path.stat().st_size
     with path.open("rb") as file:
         header = file.read(4)
@@ -51,9 +60,24 @@ def idx_shape(path: Path, expected_magic: int) -> tuple[int, ...]:
     return dimensions
 
 
-def check_raw_files(raw_dir: Path) -> None:
-    """Checks the four Fashion-MNIST files in ``raw_dir`` and that images and labels pair up."""
+def check_labels(path: Path, class_count: int) -> None:
+    """Every label is a class index, so a bad one fails here, not in the loss in the middle of training."""
+    labels = path.read_bytes()[8:]
+    highest = max(labels, default=0)
+    if highest >= class_count:
+        row = labels.index(highest)
+        raise ConfigError(
+            f"data file {path}: label {highest} at row {row}; labels must be 0–{class_count - 1} "
+            f"(one per class): replace it with the original file"
+        )
+
+
+def check_raw_files(raw_dir: Path, class_count: int = 10) -> None:
+    """Checks the four Fashion-MNIST files in ``raw_dir``, that images and labels pair up, and the labels."""
     shapes = {name: idx_shape(raw_dir / name, magic) for name, magic in IDX_FILES.items()}
+    for name, magic in IDX_FILES.items():
+        if magic == LABELS_MAGIC:
+            check_labels(raw_dir / name, class_count)
     for split in ("train", "t10k"):
         images, labels = shapes[f"{split}-images-idx3-ubyte"], shapes[f"{split}-labels-idx1-ubyte"]
         if images[0] != labels[0] or images[1:] != (28, 28):

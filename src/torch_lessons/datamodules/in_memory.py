@@ -22,8 +22,13 @@ from torch import Tensor
 @dataclass
 class EpochPermutation:
     """The rows one rank visits in one epoch: a permutation seeded by ``seed + epoch``, then every
-    ``world_size``-th row from ``rank`` on, padded by wrapping around so that every rank gets the
-    same number of rows (what ``DistributedSampler`` does)."""
+    ``world_size``-th row from ``rank`` on.
+
+    With ``pad`` (training) the shards are padded by wrapping around so that every rank gets the
+    same number of rows and takes the same number of optimizer steps (what ``DistributedSampler``
+    does). Without it (validation, test) each row is in exactly one shard and the shards may differ
+    by one row: the metrics sync their sums and counts over the ranks, so they count every example
+    once, where padding would count some twice."""
 
     num_rows: int
     shuffle: bool
@@ -31,12 +36,15 @@ class EpochPermutation:
     rank: int = 0
     world_size: int = 1
     epoch: int = 0
+    pad: bool = True
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
     def __len__(self) -> int:
-        return math.ceil(self.num_rows / self.world_size)
+        if self.pad:
+            return math.ceil(self.num_rows / self.world_size)
+        return len(range(self.rank, self.num_rows, self.world_size))
 
     def indices(self) -> Tensor:
         if self.shuffle:
@@ -44,8 +52,8 @@ class EpochPermutation:
             order = torch.randperm(self.num_rows, generator=generator)
         else:
             order = torch.arange(self.num_rows)
-        padded_size = len(self) * self.world_size
-        if padded_size > self.num_rows:
+        padded_size = math.ceil(self.num_rows / self.world_size) * self.world_size
+        if self.pad and padded_size > self.num_rows:
             order = torch.cat([order, order[: padded_size - self.num_rows]])
         return order[self.rank :: self.world_size]
 
@@ -132,7 +140,7 @@ class InMemoryBatches:
 
 class InMemoryDataModule(L.LightningDataModule):
     """Base for datamodules whose splits are tensors: builds ``InMemoryBatches`` on the Trainer's
-    device, sharded by its rank among ``world_size`` processes."""
+    device, sharded by its rank among ``world_size`` processes (padded for training only)."""
 
     shuffle_seed: int
 
@@ -144,12 +152,14 @@ class InMemoryDataModule(L.LightningDataModule):
         shuffle: bool,
         convert_inputs: Callable[[Tensor], Tensor] | None = None,
         batches_per_group: int = 1,
+        pad_shards: bool = True,
     ) -> InMemoryBatches:
+        """``pad_shards=False`` for validation and test: every example counted once (EpochPermutation)."""
         trainer = self.trainer
         rank, world_size, device = 0, 1, torch.device("cpu")
         if trainer is not None:
             rank, world_size, device = trainer.global_rank, trainer.world_size, trainer.strategy.root_device
-        sampler = EpochPermutation(len(inputs), shuffle, self.shuffle_seed, rank, world_size)
+        sampler = EpochPermutation(len(inputs), shuffle, self.shuffle_seed, rank, world_size, pad=pad_shards)
         return InMemoryBatches(
             inputs.to(device), targets.to(device), batch_size, sampler, convert_inputs, batches_per_group
         )

@@ -5,10 +5,11 @@ from collections.abc import Callable, Iterable, Sequence
 import lightning as L
 import torch
 from torch import Tensor, nn
-from torchmetrics import MeanMetric, MetricCollection
+from torchmetrics import MetricCollection
 
 from torch_lessons.datamodules.in_memory import BatchGroup
 from torch_lessons.modules.lean_steps import OptimizerSteps
+from torch_lessons.modules.weighted_mean import WeightedMean
 
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer]
 STAGES = ("train", "val", "test")
@@ -45,8 +46,8 @@ class LessonModule(L.LightningModule):
         self.automatic_optimization = False  # a group of batches is several optimizer steps
         self.optimizer_steps: OptimizerSteps | None = None  # set for each fit, in on_train_start
         for stage in STAGES:
-            # nan_strategy="disable": no per-step device sync to look for NaNs; a NaN loss shows as NaN
-            setattr(self, f"{stage}_loss", MeanMetric(nan_strategy="disable"))
+            # no per-step device sync to look for NaNs; a NaN loss shows as NaN; weighted by examples
+            setattr(self, f"{stage}_loss", WeightedMean())
             setattr(self, f"{stage}_metrics", self.make_metrics().clone(prefix=f"{stage}/"))
 
     def make_metrics(self) -> MetricCollection:
@@ -76,7 +77,7 @@ class LessonModule(L.LightningModule):
     def log_epoch_metrics(self, stage: str) -> None:
         """Computes the stage's epoch loss and metrics once (synced across processes) and logs them,
         at the optimizer step (Lightning's ``step`` key) rather than at the count of training_step calls."""
-        stage_loss: MeanMetric = getattr(self, f"{stage}_loss")
+        stage_loss: WeightedMean = getattr(self, f"{stage}_loss")
         stage_metrics: MetricCollection = getattr(self, f"{stage}_metrics")
         # One value per epoch: batch_size=1 spares Lightning from guessing it from a batch group.
         self.log(f"{stage}/loss", stage_loss.compute(), prog_bar=stage != "test", batch_size=1)
