@@ -2,6 +2,8 @@
 
 import itertools
 import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -30,16 +32,15 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("data")
 
 
-@pytest.fixture
-def compose_config(tmp_path: Path, data_dir: Path) -> ComposeConfig:
-    """``compose_config("train", ["task=least_squares"])`` → the config train.py would receive.
+def make_composer(root: Path, data_dir: Path) -> ComposeConfig:
+    """``compose("train", ["task=least_squares"])`` → the config train.py would receive.
 
     Offline and on the CPU: the bundled Fashion-MNIST sample, each run's outputs in its own dir
-    under ``tmp_path``. Hydra's
-    runtime config is installed as @hydra.main does, so ``HydraConfig.get()`` works in the code.
+    under ``root``. Hydra's runtime config is installed as @hydra.main does, so ``HydraConfig.get()``
+    works in the code.
     """
 
-    run_dirs = (tmp_path / f"run{number}" for number in itertools.count())
+    run_dirs = (root / f"run{number}" for number in itertools.count())
 
     def compose_with(config_name: str = "train", overrides: list[str] = ()) -> DictConfig:
         GlobalHydra.instance().clear()
@@ -49,7 +50,7 @@ def compose_config(tmp_path: Path, data_dir: Path) -> ComposeConfig:
                 overrides=[
                     "trainer.accelerator=cpu",
                     f"paths.data_dir={data_dir}",
-                    f"paths.log_dir={tmp_path / 'outputs'}",
+                    f"paths.log_dir={root / 'outputs'}",
                     f"paths.output_dir={next(run_dirs)}",
                     *overrides,
                 ],
@@ -62,8 +63,41 @@ def compose_config(tmp_path: Path, data_dir: Path) -> ComposeConfig:
                 cfg.data.source = "sample"
         return cfg
 
-    yield compose_with
+    return compose_with
+
+
+@pytest.fixture
+def compose_config(tmp_path: Path, data_dir: Path) -> ComposeConfig:
+    """A composer (see ``make_composer``) whose runs live under the test's ``tmp_path``."""
+    yield make_composer(tmp_path, data_dir)
     GlobalHydra.instance().clear()
+
+
+def run_script(*arguments: str) -> subprocess.CompletedProcess:
+    """``python <script> <overrides>`` in the project root, as a user runs it; it must succeed."""
+    result = subprocess.run([sys.executable, *arguments], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+@pytest.fixture(scope="session")
+def session_compose(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> ComposeConfig:
+    """A composer for what several test files share, such as a checkpoint trained once per session."""
+    return make_composer(tmp_path_factory.mktemp("session"), data_dir)
+
+
+SMALL_CNN = ["model=small_cnn", "model.channels=[8,16]"]  # small_cnn, narrow enough to train in a second
+
+
+@pytest.fixture(scope="session")
+def small_cnn_checkpoint(session_compose: ComposeConfig) -> Path:
+    """``SMALL_CNN`` (with BatchNorm, and needing N×1×28×28 inputs) after 16 batches of the bundled sample."""
+    from torch_lessons.training import train
+
+    overrides = ["trainer.max_epochs=1", "data.batches_per_group=8", "+trainer.limit_train_batches=2"]
+    cfg = session_compose("train", [*SMALL_CNN, *overrides, "logger=none", "test=false"])
+    train(cfg)
+    return Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt"
 
 
 def assert_same_weights(first: dict[str, torch.Tensor], second: dict[str, torch.Tensor]) -> None:

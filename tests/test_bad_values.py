@@ -46,16 +46,18 @@ def test_least_squares_batch_size_is_checked_too(compose_config) -> None:
     [
         (
             ["debug=fast_dev_run", "model.layer_sizes=[784,64,5]"],
-            r"^model.layer_sizes=\[784, 64, 5\] outputs 5 values per example, but task=fashion_mnist needs 10 "
-            r"\(data.num_classes=10\)$",
+            r"^model=quickstart_mlp \(model.layer_sizes=\[784, 64, 5\]\) turns inputs of shape \[2, 1, 28, 28\] into "
+            r"outputs of shape \[2, 5\], but task=fashion_mnist needs \[2, 10\] \(data.num_classes=10\)$",
         ),
         (
             ["task=fruit_yield", "debug=fast_dev_run", "model.out_features=3"],
-            r"^model=linear outputs 3 values per example, but task=fruit_yield needs 2 \(data.num_outputs=2\)$",
+            r"^model=linear turns inputs of shape \[2, 3\] into outputs of shape \[2, 3\], but task=fruit_yield needs "
+            r"\[2, 2\] \(data.num_outputs=2\)$",
         ),
         (
             ["task=least_squares", "model=mlp_1_2_1", "model.layer_sizes=[3,2,1]"],
-            r"^model.layer_sizes=\[3, 2, 1\] does not take 1 input values per example \(data.num_inputs=1\)$",
+            r"^model=mlp_1_2_1 \(model.layer_sizes=\[3, 2, 1\]\) does not take the data's inputs \(a batch of shape "
+            r"\[2, 1\]\): .*mat1 and mat2 shapes cannot be multiplied \(2x1 and 3x2\)$",
         ),
     ],
     ids=["classifier outputs", "regression outputs", "regression inputs"],

@@ -103,6 +103,7 @@ def test_train_py_refuses_a_typo_in_experiment_in_one_line(tmp_path) -> None:
     )
     assert (result.returncode, result.stdout) == (1, "")
     assert result.stderr == (
-        "error: experiment=quickstrat is not a choice; choices: fruit_yield, least_squares, loss_zoo, quickstart\n"
+        "error: experiment=quickstrat is not a choice; choices: fashion_mnist_cnn, fashion_mnist_mlp_best, "
+        "fruit_yield, least_squares, loss_zoo, quickstart\n"
     )
     assert not any(tmp_path.iterdir()), "no run dir"

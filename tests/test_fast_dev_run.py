@@ -31,6 +31,7 @@ def test_task_optimizer_loss(compose_config, task: str, optimizer: str, loss: st
 @pytest.mark.parametrize(
     ("task", "model"),
     [
+        ("fashion_mnist", "small_cnn"),
         ("least_squares", "scalar"),
         ("least_squares", "linear"),
         ("least_squares", "mlp_1_2_1"),
@@ -38,7 +39,7 @@ def test_task_optimizer_loss(compose_config, task: str, optimizer: str, loss: st
         ("fruit_yield", "mlp_1_2_1"),
     ],
 )
-def test_regression_models(compose_config, task: str, model: str) -> None:
+def test_other_models(compose_config, task: str, model: str) -> None:
     metrics = train(compose_config("train", [f"task={task}", f"model={model}", "debug=fast_dev_run"]))
     assert_finite_test_metrics(metrics)
 

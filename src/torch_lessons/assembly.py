@@ -14,10 +14,11 @@ from torch_lessons.modules.lesson import LessonModule
 from torch_lessons.modules.optimization import GradientSettings
 
 
-def build_datamodule(cfg: DictConfig) -> L.LightningDataModule:
+def build_datamodule(cfg: DictConfig, **arguments: Any) -> L.LightningDataModule:
     """The task's data, given plain lists and dicts (not OmegaConf containers) so that the
-    hyper-parameters it saves into checkpoints stay loadable with ``weights_only=True``."""
-    return instantiate(cfg.data, _convert_="all")
+    hyper-parameters it saves into checkpoints stay loadable with ``weights_only=True``;
+    ``arguments`` are added to the config's (predict.py's ``predict_inputs``)."""
+    return instantiate(cfg.data, _convert_="all", **arguments)
 
 
 FINE_TUNING_KEYS = ("init_from", "freeze")

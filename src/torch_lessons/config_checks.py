@@ -6,14 +6,17 @@ command line costs seconds, not a traceback after the data has loaded.
 
 import inspect
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from numbers import Real
 
+import lightning as L
 import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import get_class
+from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, ListConfig, OmegaConf
-from torch import nn
+from torch import Tensor, nn
 
 from torch_lessons.errors import ConfigError
 
@@ -119,45 +122,63 @@ def expected_outputs(cfg: DictConfig) -> tuple[int, str] | None:
     return None
 
 
-def input_width(net: nn.Module, cfg: DictConfig) -> int | None:
-    """The data's input width when the config states it, else what the net's first layer takes
-    (None for a net without ``in_features``, e.g. a convolutional one: then nothing is checked)."""
-    if OmegaConf.select(cfg, "data.num_inputs") is not None:
-        return int(cfg.data.num_inputs)
-    first_layer = next((module for module in net.modules() if hasattr(module, "in_features")), None)
-    return None if first_layer is None else int(first_layer.in_features)
-
-
 def model_setting(cfg: DictConfig) -> str:
-    """``model.layer_sizes=[784, 512, 5]`` when the net is sized that way, else ``model=<choice>``."""
+    """``model=small_cnn`` (the config group choice, else the net's ``_target_``), plus
+    ``model.layer_sizes=[...]`` when the net is sized that way."""
+    choice = HydraConfig.get().runtime.choices.get("model") if HydraConfig.initialized() else None
+    setting = f"model={choice}" if choice else f"model._target_={cfg.model.get('_target_')}"
     if "layer_sizes" in cfg.model:
-        return f"model.layer_sizes={list(OmegaConf.to_container(cfg.model.layer_sizes, resolve=True))}"
-    return f"model={HydraConfig.get().runtime.choices.get('model')}"
+        setting += f" (model.layer_sizes={list(OmegaConf.to_container(cfg.model.layer_sizes, resolve=True))})"
+    return setting
 
 
-def check_net_fits_data(cfg: DictConfig, net: nn.Module) -> None:
-    """Runs one dummy example through the net and compares its width with what the task needs,
-    so that e.g. a 5-way output layer for 10 classes fails here rather than inside the loss."""
-    needed = expected_outputs(cfg)
-    width = input_width(net, cfg)
-    if width is None:
+def example_inputs(datamodule: L.LightningDataModule, count: int = 2) -> Tensor:
+    """The first ``count`` real inputs of the validation split (prepared and set up as Lightning would)."""
+    datamodule.prepare_data()
+    datamodule.setup("fit")
+    inputs, _ = next(iter(datamodule.val_dataloader()))
+    return inputs[:count]
+
+
+def eager_even_if_compiled() -> AbstractContextManager:
+    """Runs a ``compile: true`` net eagerly (torch ≥ 2.6), so the check does not compile a second graph."""
+    set_stance = getattr(torch.compiler, "set_stance", None)
+    return set_stance("force_eager") if set_stance is not None else nullcontext()
+
+
+def check_net_fits_data(cfg: DictConfig, net: nn.Module, datamodule: L.LightningDataModule) -> None:
+    """Runs two real examples of the data through the net (in eval mode, without gradients) and checks
+    that the outputs have the shape the task needs, whatever the architecture: a 5-way output layer
+    for 10 classes, or a first layer of the wrong width, fails here rather than inside the loss.
+
+    Only rank 0 checks (the net is the same on every rank): the other ranks of a DDP run must get
+    their data through Lightning's own prepare/setup order.
+    """
+    if rank_zero_only.rank != 0:
         return
+    inputs = example_inputs(datamodule)
+    was_training = net.training
+    net.eval()
     try:
-        with torch.no_grad():
-            outputs = net(torch.zeros(2, width))
-    except RuntimeError:
-        data_inputs = f"data.num_inputs={cfg.data.num_inputs}" if "num_inputs" in cfg.data else "the data"
+        with torch.no_grad(), eager_even_if_compiled():
+            parameter = next(net.parameters(), None)
+            outputs = net(inputs if parameter is None else inputs.to(parameter.device))
+    except RuntimeError as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise ConfigError(
-            f"{model_setting(cfg)} does not take {width} input values per example ({data_inputs})"
+            f"{model_setting(cfg)} does not take the data's inputs (a batch of shape {list(inputs.shape)}): {reason}"
         ) from None
+    finally:
+        net.train(was_training)
+    needed = expected_outputs(cfg)
     if needed is None:
         return
     count, source = needed
-    produced = outputs.reshape(2, -1).shape[1]
-    if produced != count:
+    wanted = [len(inputs), count]
+    if list(outputs.shape) != wanted:
         raise ConfigError(
-            f"{model_setting(cfg)} outputs {produced} values per example, but task={cfg.task.name} "
-            f"needs {count} ({source})"
+            f"{model_setting(cfg)} turns inputs of shape {list(inputs.shape)} into outputs of shape "
+            f"{list(outputs.shape)}, but task={cfg.task.name} needs {wanted} ({source})"
         )
 
 

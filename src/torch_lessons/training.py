@@ -30,7 +30,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     if train_batch_share != 1.0:
         datamodule.train_batch_share = train_batch_share
     module = build_module(cfg)
-    check_net_fits_data(cfg, module.net)
+    check_net_fits_data(cfg, module.net, datamodule)
     check_optimized_metric_is_logged(cfg, module.make_metrics().keys())
     if resume_checkpoint is not None:
         check_weights_fit(module, resume_checkpoint, cfg.ckpt_path)

@@ -7,12 +7,13 @@ from pathlib import Path
 import torch
 from lightning.pytorch.overrides.distributed import UnrepeatedDistributedSampler
 from torch import Tensor
-from torch.utils.data import DataLoader, Subset, random_split
+from torch.utils.data import DataLoader, Subset, TensorDataset, random_split
 from torchvision.datasets import FashionMNIST
 from torchvision.transforms import ToTensor
 
 from torch_lessons.datamodules.fashion_mnist_source import ResolvedSource, resolve_source
 from torch_lessons.datamodules.idx_files import check_raw_files
+from torch_lessons.datamodules.image_files import read_images
 from torch_lessons.datamodules.in_memory import InMemoryBatches, InMemoryDataModule, resolve_shuffle_seed
 from torch_lessons.errors import ConfigError
 
@@ -38,7 +39,8 @@ class FashionMNISTDataModule(InMemoryDataModule):
     slices shuffled batches from it, scaling them as ``ToTensor()`` does (uint8/255), and hands
     the training batches to Lightning in groups of ``batches_per_group`` (one optimizer step each);
     ``in_memory=False`` is torchvision's per-sample path through a DataLoader, for a ``transform``
-    that must run per image (augmentation).
+    that must run per image. ``train_augmentation`` (in memory only) is applied to each training
+    batch after scaling, e.g. ``RandomShiftFlip`` (augmentation.py).
     """
 
     def __init__(
@@ -57,13 +59,21 @@ class FashionMNISTDataModule(InMemoryDataModule):
         download_timeout: float = 10.0,
         validate_on_test: bool = False,
         transform: Callable | None = None,
+        train_augmentation: Callable[[Tensor], Tensor] | None = None,
+        predict_inputs: str | None = None,
     ) -> None:
         super().__init__()
-        self.save_hyperparameters(ignore=["transform"], logger=False)
+        self.save_hyperparameters(ignore=["transform", "train_augmentation"], logger=False)
         class_count = len(FashionMNIST.classes)
         if num_classes != class_count:
             raise ConfigError(f"data.num_classes={num_classes}, but Fashion-MNIST has {class_count} classes")
         self.transform = transform if transform is not None else ToTensor()
+        if train_augmentation is not None and not in_memory:
+            raise ConfigError(
+                "data.train_augmentation works on in-memory batches (data.in_memory=true); "
+                "with data.in_memory=false put a per-image augmentation into data.transform"
+            )
+        self.train_augmentation = train_augmentation
         if in_memory and not isinstance(self.transform, ToTensor):
             raise ConfigError(
                 f"data.transform={type(self.transform).__name__} runs per image, but data.in_memory=true scales "
@@ -84,6 +94,13 @@ class FashionMNISTDataModule(InMemoryDataModule):
         self.class_names: list[str] = list(FashionMNIST.classes)
         self.resolved: ResolvedSource | None = None
         self.splits: dict[str, tuple[FashionMNIST, list[int]]] = {}
+        if predict_inputs is not None and not isinstance(predict_inputs, str):
+            raise ConfigError(
+                f"inputs={predict_inputs}: Fashion-MNIST predictions take image files: a file, a directory or a glob"
+            )
+        self.predict_inputs = predict_inputs
+        self.predict_labels: list[str] = []
+        self.predict_images: Tensor | None = None
 
     def resolve(self, allow_download: bool) -> ResolvedSource:
         """Decides the source once per process and says which one it is and why."""
@@ -97,7 +114,12 @@ class FashionMNISTDataModule(InMemoryDataModule):
         self.resolve(allow_download=True)
 
     def setup(self, stage: str | None = None) -> None:
-        """Reads each IDX file once and decides which rows of it form each split."""
+        """Reads each IDX file once and decides which rows of it form each split; to predict
+        ``predict_inputs``, reads those images instead (the data set is not needed)."""
+        if stage == "predict" and self.predict_inputs is not None:
+            if self.predict_images is None:
+                self.predict_labels, self.predict_images = read_images(self.predict_inputs)
+            return
         if self.splits:
             return
         root = str(self.resolve(allow_download=False).root)
@@ -138,16 +160,19 @@ class FashionMNISTDataModule(InMemoryDataModule):
             "in memory" if self.in_memory else "per-sample DataLoader",
         )
 
-    def _loader(self, split: str, shuffle: bool, batches_per_group: int = 1) -> InMemoryBatches | DataLoader:
+    def _loader(
+        self, split: str, shuffle: bool, batches_per_group: int = 1, augmentation: Callable | None = None
+    ) -> InMemoryBatches | DataLoader:
         split_file, rows = self.splits[split]
         if self.in_memory:
             row_index = torch.tensor(rows)
+            convert = images_to_float if augmentation is None else lambda images: augmentation(images_to_float(images))
             return self.in_memory_batches(
                 split_file.data[row_index],
                 split_file.targets[row_index],
                 self.batch_size,
                 shuffle,
-                convert_inputs=images_to_float,
+                convert_inputs=convert,
                 batches_per_group=batches_per_group,
                 pad_shards=split == "train",
             )
@@ -170,7 +195,9 @@ class FashionMNISTDataModule(InMemoryDataModule):
         return UnrepeatedDistributedSampler(dataset, trainer.world_size, trainer.global_rank, shuffle=False)
 
     def train_dataloader(self) -> InMemoryBatches | DataLoader:
-        return self._loader("train", shuffle=self.shuffle, batches_per_group=self.batches_per_group)
+        return self._loader(
+            "train", self.shuffle, batches_per_group=self.batches_per_group, augmentation=self.train_augmentation
+        )
 
     def val_dataloader(self) -> InMemoryBatches | DataLoader:
         return self._loader("val", shuffle=False)
@@ -179,7 +206,14 @@ class FashionMNISTDataModule(InMemoryDataModule):
         return self._loader("test", shuffle=False)
 
     def predict_dataloader(self) -> InMemoryBatches | DataLoader:
-        return self.test_dataloader()
+        """The images of ``predict_inputs``, scaled as the training images are; without them the test split."""
+        if self.predict_images is None:
+            return self.test_dataloader()
+        return DataLoader(TensorDataset(images_to_float(self.predict_images)), batch_size=self.batch_size)
+
+    def target_columns(self, target: Tensor) -> dict[str, str]:
+        """The class name, for predictions.csv."""
+        return {"predicted": self.class_names[int(target)]}
 
     def describe_target(self, target: Tensor) -> str:
         """The class name in quotes, as the Quickstart prints ``Predicted: "Ankle boot"``."""

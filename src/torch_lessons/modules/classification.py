@@ -30,3 +30,6 @@ class ClassificationModule(LessonModule):
 
     def predict(self, outputs: Tensor) -> Tensor:
         return outputs.argmax(dim=-1)
+
+    def confidence(self, outputs: Tensor) -> Tensor:
+        return outputs.softmax(dim=-1).amax(dim=-1)

@@ -1,7 +1,7 @@
 """The part every task kind shares: the training steps, one step for val/test, epoch metrics, the optimizer."""
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 import lightning as L
 import torch
@@ -192,9 +192,22 @@ class LessonModule(L.LightningModule):
     def on_test_epoch_end(self) -> None:
         self.log_epoch_metrics("test")
 
-    def predict_step(self, batch: tuple[Tensor, Tensor], batch_index: int) -> tuple[Tensor, Tensor]:
-        inputs, targets = batch
-        return self.predict(self(inputs)), targets
+    def predict_step(self, batch: Tensor | Sequence[Tensor], batch_index: int) -> dict[str, Tensor]:
+        """``predictions`` for a batch of inputs, their ``probabilities`` where ``confidence`` gives one, and
+        the batch's ``targets`` when it has them (eval's test split; predict.py's own inputs have none)."""
+        inputs, *targets = (batch,) if isinstance(batch, Tensor) else batch
+        outputs = self(inputs)
+        result = {"predictions": self.predict(outputs)}
+        confidence = self.confidence(outputs)
+        if confidence is not None:
+            result["probabilities"] = confidence
+        if targets:
+            result["targets"] = targets[0]
+        return result
+
+    def confidence(self, outputs: Tensor) -> Tensor | None:
+        """How sure each prediction is (classification: its softmax probability); None for no such number."""
+        return None
 
     def configure_optimizers(self) -> torch.optim.Optimizer | dict:
         """The optimizer over the trainable parameters, with Lightning's ``lr_scheduler`` dict when a
