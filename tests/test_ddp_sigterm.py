@@ -14,6 +14,8 @@ import torch
 
 from conftest import PROJECT_ROOT, assert_same_weights
 
+pytestmark = pytest.mark.slow  # tens of seconds: run by CI and by `python -m pytest -m "slow or slurm"`
+
 # 40 epochs of 2 steps: each rank's padded 3 of the 5 points in batches of 2, one batch per training_step
 OVERRIDES = [
     "task=least_squares",

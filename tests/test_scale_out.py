@@ -23,6 +23,7 @@ def run_train(*overrides: str) -> subprocess.CompletedProcess:
     return result
 
 
+@pytest.mark.slow  # 3 processes: ~12 s
 def test_ddp_three_processes_count_every_example_once_and_only_rank_zero_writes(tmp_path: Path, compose_config) -> None:
     """least_squares' 5 points over 3 gloo ranks: training shards are padded as DistributedSampler pads
     them (2 rows each), validation and test shards are not (rows 0, 3 | 1, 4 | 2). The synced val and
@@ -67,6 +68,7 @@ def test_ddp_three_processes_count_every_example_once_and_only_rank_zero_writes(
     assert files_below(run_dir) == sorted(expected_files)
 
 
+@pytest.mark.slow  # 2 submitit jobs: ~8 s
 def test_submitit_local_runs_a_sweep_as_separate_jobs(tmp_path: Path) -> None:
     """``hydra/launcher=local``: each sweep job is pickled and run by submitit, as on SLURM."""
     run_train(
