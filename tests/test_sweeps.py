@@ -173,6 +173,28 @@ def test_optuna_search_returns_val_acc_to_tpe(tmp_path: Path) -> None:
     assert "best first by val/acc (max)" in (sweep_dir / "summary.md").read_text()
 
 
+def test_optuna_search_whose_every_trial_fails_ends_in_one_line_with_its_summary(tmp_path: Path) -> None:
+    """Each trial fails inside its job (a net whose output does not fit the task, found with the data), so
+    Optuna completes no trial: one line and the summary of the failed trials, not Optuna's traceback."""
+    result = run_train(
+        "hparams_search=fashion_mnist_optuna",
+        "hydra.sweeper.n_trials=2",
+        "debug=fast_dev_run",
+        "logger=none",
+        "data.source=sample",
+        "model.layer_sizes=[784,16,5]",
+        f"paths.log_dir={tmp_path}",
+        f"paths.data_dir={tmp_path / 'data'}",
+    )
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert last_line.startswith("error: every trial of the Optuna search failed (e.g. failed: model="), last_line
+    (sweep_dir,) = tmp_path.glob("multirun/*/*")
+    assert last_line.endswith(f"summary: {sweep_dir / 'summary.md'}")
+    assert (sweep_dir / "summary.md").read_text().count("failed: model=") == 2
+
+
 def fails_with(error: BaseException) -> Callable[[DictConfig], dict[str, float]]:
     def train_that_fails(cfg: DictConfig) -> dict[str, float]:
         raise error

@@ -1,0 +1,1 @@
+"""torch-lessons' Optuna sweeper (``hparams_search=...``); Hydra finds sweepers in ``hydra_plugins``."""
