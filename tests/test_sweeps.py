@@ -150,8 +150,9 @@ def test_multirun_goes_on_after_failed_jobs_and_summarizes(tmp_path: Path) -> No
         assert f"(hydra.launcher.n_jobs=2): {threads} torch thread(s) per job" in log_file.read_text()
 
 
-def test_optuna_search_returns_val_acc_to_tpe(tmp_path: Path) -> None:
-    result = run_train(
+def two_optuna_trials(tmp_path: Path) -> list[str]:
+    """A 2-trial search on the sample, one fast_dev_run step each, writing below ``tmp_path``."""
+    return [
         "hparams_search=fashion_mnist_optuna",
         "hydra.sweeper.n_trials=2",
         "debug=fast_dev_run",
@@ -159,7 +160,11 @@ def test_optuna_search_returns_val_acc_to_tpe(tmp_path: Path) -> None:
         "data.source=sample",
         f"paths.log_dir={tmp_path}",
         f"paths.data_dir={tmp_path / 'data'}",
-    )
+    ]
+
+
+def test_optuna_search_returns_val_acc_to_tpe(tmp_path: Path) -> None:
+    result = run_train(*two_optuna_trials(tmp_path))
     assert result.returncode == 0, result.stderr[-3000:]
     (sweep_dir,) = tmp_path.glob("multirun/*/*")
     best = OmegaConf.load(sweep_dir / "optimization_results.yaml")
@@ -173,19 +178,11 @@ def test_optuna_search_returns_val_acc_to_tpe(tmp_path: Path) -> None:
     assert "best first by val/acc (max)" in (sweep_dir / "summary.md").read_text()
 
 
+@pytest.mark.slow  # a fault-injection sweep: ~10 s
 def test_optuna_search_whose_every_trial_fails_ends_in_one_line_with_its_summary(tmp_path: Path) -> None:
     """Each trial fails inside its job (a net whose output does not fit the task, found with the data), so
     Optuna completes no trial: one line and the summary of the failed trials, not Optuna's traceback."""
-    result = run_train(
-        "hparams_search=fashion_mnist_optuna",
-        "hydra.sweeper.n_trials=2",
-        "debug=fast_dev_run",
-        "logger=none",
-        "data.source=sample",
-        "model.layer_sizes=[784,16,5]",
-        f"paths.log_dir={tmp_path}",
-        f"paths.data_dir={tmp_path / 'data'}",
-    )
+    result = run_train(*two_optuna_trials(tmp_path), "model.layer_sizes=[784,16,5]")
     assert result.returncode == 1, result.stderr[-3000:]
     assert "Traceback" not in result.stderr
     last_line = result.stderr.strip().splitlines()[-1]
