@@ -82,18 +82,13 @@ def check_values(cfg: DictConfig) -> None:
             raise ConfigError(f"{rule.key}={shown}: must be {rule.allowed}")
 
 
-OPTIMIZATION_MODES = ("max", "min")
-
-
-def check_optimized_metric_mode(cfg: DictConfig) -> None:
-    """Checked before training: a typo here would otherwise surface only once the run is over."""
-    mode = cfg.get("optimized_metric_mode")
-    if mode is not None and mode not in OPTIMIZATION_MODES:
-        raise ConfigError(f"optimized_metric_mode={mode} is not one of: {', '.join(OPTIMIZATION_MODES)}")
-
-
-# Settings with a fixed set of values, checked before anything is built (Lightning's own messages come later).
-CHOICES = {"trainer.gradient_clip_algorithm": ("norm", "value"), "scheduler.interval": ("step", "epoch")}
+# Settings with a fixed set of values, checked before anything is built (Lightning's own messages come later;
+# a typo in optimized_metric_mode would otherwise surface only once the run is over).
+CHOICES = {
+    "optimized_metric_mode": ("max", "min"),
+    "trainer.gradient_clip_algorithm": ("norm", "value"),
+    "scheduler.interval": ("step", "epoch"),
+}
 
 
 def check_choices(cfg: DictConfig) -> None:
@@ -243,8 +238,7 @@ def check_optimized_metric_is_logged(cfg: DictConfig, metric_names: Iterable[str
 
 def check_config(cfg: DictConfig) -> None:
     check_values(cfg)
-    check_optimized_metric_mode(cfg)
+    check_choices(cfg)
     check_optimizer_arguments(cfg)
     check_validation_runs(cfg)
-    check_choices(cfg)
     check_loss_fits_task(cfg)
