@@ -15,10 +15,10 @@ os.environ.setdefault("PROJECT_ROOT", str(Path(__file__).resolve().parent))
 @hydra.main(version_base="1.3", config_path="conf", config_name="train")
 def main(cfg: DictConfig) -> float | None:
     # Imported here so that --help and config errors answer without loading torch and Lightning.
-    from torch_lessons.config_tree import print_config_tree
+    from torch_lessons.runs.config_tree import print_config_tree
     from torch_lessons.errors import exit_on_config_error
-    from torch_lessons.job_record import run_and_record
-    from torch_lessons.parallel_jobs import limit_torch_threads
+    from torch_lessons.runs.job_record import run_and_record
+    from torch_lessons.sweeps.parallel_jobs import limit_torch_threads
     from torch_lessons.training import train
 
     def run(cfg: DictConfig) -> dict[str, float]:
@@ -31,7 +31,7 @@ def main(cfg: DictConfig) -> float | None:
 
 
 if __name__ == "__main__":
-    from torch_lessons.sweep_interrupt import finish_interrupted_sweep
+    from torch_lessons.sweeps.interrupt import finish_interrupted_sweep
 
     exit_on_unknown_choice(Path(__file__).resolve().parent / "conf", sys.argv[1:])  # one line, not Hydra's
     with finish_interrupted_sweep():  # SIGTERM/Ctrl-C to a sweep: summary, one line, exit 128 + signal

@@ -5,7 +5,7 @@ import lightning as L
 import pytest
 from rich.progress import Task
 
-from torch_lessons.progress import BatchProgressBar
+from torch_lessons.callbacks.progress import BatchProgressBar
 from torch_lessons.training import train
 
 QUICK = ["logger=none", "test=false", "trainer.limit_val_batches=1"]

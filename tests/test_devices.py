@@ -16,7 +16,7 @@ def test_bf16_mixed_precision_runs_on_cpu(compose_config) -> None:
 
 # 16-mixed as on a GPU: Lightning itself turns trainer.precision=16-mixed into bf16-mixed on a CPU.
 FP16_WITH_LOSS_SCALING = [
-    "trainer.plugins=[{_target_: torch_lessons.checkpoint_io.AtomicCheckpointIO},"
+    "trainer.plugins=[{_target_: torch_lessons.checkpoints.atomic_io.AtomicCheckpointIO},"
     "{_target_: lightning.pytorch.plugins.precision.MixedPrecision, precision: 16-mixed, device: cpu}]",
     "trainer.precision=null",
 ]

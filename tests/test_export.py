@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from conftest import SMALL_CNN, run_script
+from torch_lessons.checkpoints.trained_module import load_trained_module
 from torch_lessons.errors import ConfigError
 from torch_lessons.exporting import export
-from torch_lessons.trained_module import load_trained_module
 from torch_lessons.training import train
 
 

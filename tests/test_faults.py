@@ -12,9 +12,9 @@ import pytest
 import torch
 
 from conftest import PROJECT_ROOT
-from torch_lessons import checkpoint_io
 from torch_lessons.assembly import build_trainer
-from torch_lessons.checkpoint_io import AtomicCheckpointIO
+from torch_lessons.checkpoints import atomic_io as checkpoint_io
+from torch_lessons.checkpoints.atomic_io import AtomicCheckpointIO
 from torch_lessons.errors import TrainingFault, exit_on_config_error
 from torch_lessons.training import train
 

@@ -33,7 +33,7 @@ def test_frozen_layers_stay_bit_identical(compose_config, caplog) -> None:
 
 def test_frozen_parameters_are_not_given_to_the_optimizer(compose_config) -> None:
     from torch_lessons.assembly import build_module
-    from torch_lessons.fine_tuning import freeze_parameters
+    from torch_lessons.checkpoints.fine_tuning import freeze_parameters
 
     module = build_module(compose_config("train", ["task=least_squares", "model=linear"]))
     freeze_parameters(module, ["net.bias"])

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from torch_lessons.checkpoint_io import AtomicCheckpointIO
+from torch_lessons.checkpoints.atomic_io import AtomicCheckpointIO
 from torch_lessons.errors import ConfigError, TrainingFault
 from torch_lessons.evaluation import evaluate
-from torch_lessons.job_record import write_result
+from torch_lessons.runs.job_record import write_result
 from torch_lessons.training import train
 
 

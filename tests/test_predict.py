@@ -10,10 +10,10 @@ from PIL import Image
 
 from conftest import SMALL_CNN, run_script
 from torch_lessons.assembly import build_datamodule
+from torch_lessons.checkpoints.trained_module import load_trained_module
 from torch_lessons.datamodules.fashion_mnist import images_to_float
 from torch_lessons.errors import ConfigError
 from torch_lessons.prediction import predict
-from torch_lessons.trained_module import load_trained_module
 from torch_lessons.training import train
 
 

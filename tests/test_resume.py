@@ -12,8 +12,8 @@ import torch
 from test_faults import SendSignalAt
 
 from conftest import assert_same_weights
+from torch_lessons.checkpoints.resume import latest_last_checkpoint
 from torch_lessons.errors import ConfigError
-from torch_lessons.resume import latest_last_checkpoint
 from torch_lessons.training import train
 
 

@@ -12,7 +12,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from conftest import PROJECT_ROOT
-from torch_lessons.summary import read_sweep
+from torch_lessons.sweeps.summary import read_sweep
 
 SWEEP = ["task=least_squares", "logger=none", "trainer.max_epochs=100000", "optimizer.lr=0.01,0.02,0.03"]
 
@@ -113,7 +113,7 @@ def test_sweep_refused_in_one_line_before_any_job(tmp_path: Path, overrides: lis
 
 
 def test_optuna_subdir_must_hold_the_job_number(tmp_path: Path) -> None:
-    from torch_lessons.sweep_plan import job_dir_collision
+    from torch_lessons.sweeps.plan import job_dir_collision
 
     config = OmegaConf.create({"hydra": {"sweep": {"subdir": "${hydra.job.override_dirname}"}}})
     assert job_dir_collision(config, None).startswith(

@@ -15,11 +15,11 @@ from omegaconf import DictConfig, OmegaConf
 
 from conftest import PROJECT_ROOT
 from torch_lessons.errors import ConfigError
-from torch_lessons.job_record import run_and_record
-from torch_lessons.parallel_jobs import threads_per_job
-from torch_lessons.summary import count_by_outcome, read_sweep, write_summary
-from torch_lessons.summary import main as summary_main
-from torch_lessons.sweep_interrupt import SweepInterrupted
+from torch_lessons.runs.job_record import run_and_record
+from torch_lessons.sweeps.interrupt import SweepInterrupted
+from torch_lessons.sweeps.parallel_jobs import threads_per_job
+from torch_lessons.sweeps.summary import count_by_outcome, read_sweep, write_summary
+from torch_lessons.sweeps.summary import main as summary_main
 from torch_lessons.training import train
 
 

@@ -4,11 +4,11 @@ import lightning as L
 from omegaconf import DictConfig, OmegaConf
 
 from torch_lessons.assembly import build_datamodule, build_trainer
+from torch_lessons.checkpoints.trained_module import load_trained_module
 from torch_lessons.config_checks import check_config
 from torch_lessons.errors import ConfigError
 from torch_lessons.modules.lesson import LessonModule
-from torch_lessons.report import format_test_line, scalar_metrics
-from torch_lessons.trained_module import load_trained_module
+from torch_lessons.runs.report import format_test_line, scalar_metrics
 
 
 def prediction_lines(

@@ -9,9 +9,9 @@ from omegaconf import DictConfig
 from torch import Tensor, nn
 
 from torch_lessons.assembly import build_datamodule
+from torch_lessons.checkpoints.trained_module import load_trained_module
 from torch_lessons.config_checks import example_inputs
 from torch_lessons.errors import ConfigError
-from torch_lessons.trained_module import load_trained_module
 
 FORMATS = {"onnx": ".onnx", "torchscript": ".pt"}
 ONNX_MODULES = ("onnx", "onnxscript", "onnxruntime")  # the export extra: pip install -e ".[export]"

@@ -6,7 +6,7 @@ from pathlib import Path
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from torch_lessons.assembly import build_datamodule, build_trainer
-from torch_lessons.trained_module import load_trained_module
+from torch_lessons.checkpoints.trained_module import load_trained_module
 
 PREDICTIONS_FILE = "predictions.csv"
 

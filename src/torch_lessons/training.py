@@ -9,11 +9,12 @@ from omegaconf import DictConfig, OmegaConf
 
 from torch_lessons.assembly import build_datamodule, build_module, build_trainer
 from torch_lessons.batch_counts import count_in_batches
-from torch_lessons.checkpoints import StoreRunInCheckpoint, check_weights_fit
+from torch_lessons.callbacks.checkpoint_record import StoreRunInCheckpoint
+from torch_lessons.checkpoints.fine_tuning import freeze_parameters, init_from_checkpoint
+from torch_lessons.checkpoints.loading import check_weights_fit
+from torch_lessons.checkpoints.resume import resolve_resume
 from torch_lessons.config_checks import check_config, check_net_fits_data, check_optimized_metric_is_logged
-from torch_lessons.fine_tuning import freeze_parameters, init_from_checkpoint
-from torch_lessons.report import format_test_line, run_hyperparameters, scalar_metrics
-from torch_lessons.resume import resolve_resume
+from torch_lessons.runs.report import format_test_line, run_hyperparameters, scalar_metrics
 
 log = logging.getLogger(__name__)
 

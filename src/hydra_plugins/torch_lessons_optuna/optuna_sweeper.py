@@ -10,7 +10,7 @@ from pathlib import Path
 
 from hydra_plugins.hydra_optuna_sweeper import optuna_sweeper
 
-from torch_lessons.summary import read_sweep, write_summary
+from torch_lessons.sweeps.summary import read_sweep, write_summary
 
 
 class OptunaSweeper(optuna_sweeper.OptunaSweeper):

@@ -1,6 +1,6 @@
 """hydra-submitit-launcher's SLURM launcher with one-line sbatch errors and interrupted jobs handed back.
 
-conf/hydra/launcher/slurm.yaml names it as ``_target_``; the helpers are in ``torch_lessons.slurm_launcher``.
+conf/hydra/launcher/slurm.yaml names it as ``_target_``; the helpers are in ``torch_lessons.sweeps.slurm_launcher``.
 """
 
 import logging
@@ -10,7 +10,7 @@ from typing import Any
 from hydra.core.utils import JobReturn, JobStatus
 from hydra_plugins.hydra_submitit_launcher import submitit_launcher
 
-from torch_lessons.slurm_launcher import OTHER_RANK_OVERRIDES, require_slurm_commands, sbatch_errors_in_one_line
+from torch_lessons.sweeps.slurm_launcher import OTHER_RANK_OVERRIDES, require_slurm_commands, sbatch_errors_in_one_line
 
 log = logging.getLogger(__name__)
 

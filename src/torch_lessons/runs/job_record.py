@@ -21,7 +21,7 @@ from omegaconf import DictConfig
 
 from torch_lessons.config_checks import unlogged_metric_refusal
 from torch_lessons.errors import ConfigError, TrainingFault, raise_if_disk_full
-from torch_lessons.sweep_interrupt import SweepInterrupted, interruption_name, running_job, sweep_was_interrupted
+from torch_lessons.sweeps.interrupt import SweepInterrupted, interruption_name, running_job, sweep_was_interrupted
 
 log = logging.getLogger(__name__)
 

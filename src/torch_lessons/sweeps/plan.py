@@ -17,7 +17,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from torch_lessons.sweep_interrupt import watch_sweep
+from torch_lessons.sweeps.interrupt import watch_sweep
 
 PLAN_FILE = "planned_jobs.yaml"
 BASIC_SWEEPER = f"{BasicSweeper.__module__}.{BasicSweeper.__name__}"

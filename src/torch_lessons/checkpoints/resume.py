@@ -15,7 +15,7 @@ import torch
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
-from torch_lessons.checkpoints import RUN_KEY, check_same_task, load_checkpoint
+from torch_lessons.checkpoints.loading import RUN_KEY, check_same_task, load_checkpoint
 from torch_lessons.errors import ConfigError
 
 log = logging.getLogger(__name__)

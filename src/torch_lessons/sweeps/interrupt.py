@@ -141,7 +141,7 @@ def finish_interrupted_sweep() -> Iterator[None]:
             raise
         for worker in worker_processes():  # joblib has killed them already; make sure
             worker.kill()
-        from torch_lessons.summary import count_by_outcome, read_sweep, write_summary
+        from torch_lessons.sweeps.summary import count_by_outcome, read_sweep, write_summary
 
         write_summary(STATE.sweep_dir)
         rows = read_sweep(STATE.sweep_dir)

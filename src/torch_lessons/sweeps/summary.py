@@ -1,7 +1,7 @@
 """The sweep summary: one row per job, best first, as summary.md and summary.csv in the sweep dir.
 
 Written at the end of every multirun by the ``WriteSweepSummary`` Hydra callback (conf/hydra/default.yaml),
-and on demand for any sweep dir: ``python -m torch_lessons.summary outputs/multirun/<date>/<time>``.
+and on demand for any sweep dir: ``python -m torch_lessons.sweeps.summary outputs/multirun/<date>/<time>``.
 It reads what each job saved (``.hydra/overrides.yaml`` and ``result.json``), so it works on a sweep
 that is still running or was interrupted: a job without ``result.json`` is listed as ``not finished``
 (``interrupted`` once the sweep was), a planned job without a dir as ``not started``, and a record that
@@ -20,8 +20,8 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
-from torch_lessons.sweep_interrupt import sweep_was_interrupted
-from torch_lessons.sweep_plan import read_plan
+from torch_lessons.sweeps.interrupt import sweep_was_interrupted
+from torch_lessons.sweeps.plan import read_plan
 
 STAGES = ("train", "val", "test")
 NOT_FINISHED = "not finished (no result.json)"

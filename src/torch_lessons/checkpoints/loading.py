@@ -1,29 +1,14 @@
-"""What a checkpoint carries besides weights, and the checks eval makes before trusting one."""
+"""Reading a checkpoint safely, and the checks made before its weights are trusted."""
 
 import pickle
 from pathlib import Path
 from typing import Any
 
-import lightning as L
 import torch
 
 from torch_lessons.errors import ConfigError
 
 RUN_KEY = "lesson_run"
-
-
-class StoreRunInCheckpoint(L.Callback):
-    """Adds the run's resolved config and its config-group choices to every checkpoint.
-
-    Only plain dicts, lists, strings and numbers go in, so the checkpoint stays loadable with
-    ``torch.load(weights_only=True)`` and eval can name the ``task=``/``model=`` that made it.
-    """
-
-    def __init__(self, config: dict[str, Any], choices: dict[str, Any]) -> None:
-        self.run = {"config": config, "choices": choices}
-
-    def on_save_checkpoint(self, trainer: L.Trainer, module: L.LightningModule, checkpoint: dict) -> None:
-        checkpoint[RUN_KEY] = self.run
 
 
 def load_checkpoint(path: str | Path, key: str = "ckpt_path") -> dict[str, Any]:

@@ -6,7 +6,7 @@ from fnmatch import fnmatch
 
 from torch import nn
 
-from torch_lessons.checkpoints import check_same_task, check_weights_fit, load_checkpoint
+from torch_lessons.checkpoints.loading import check_same_task, check_weights_fit, load_checkpoint
 from torch_lessons.errors import ConfigError
 
 log = logging.getLogger(__name__)

@@ -5,10 +5,10 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from torch_lessons.assembly import build_module
-from torch_lessons.checkpoints import check_same_task, check_weights_fit, load_checkpoint
+from torch_lessons.checkpoints.loading import check_same_task, check_weights_fit, load_checkpoint
+from torch_lessons.checkpoints.resume import checkpoint_file
 from torch_lessons.errors import ConfigError
 from torch_lessons.modules.lesson import LessonModule
-from torch_lessons.resume import checkpoint_file
 
 
 def load_trained_module(cfg: DictConfig) -> LessonModule:

@@ -2,7 +2,7 @@
 
 import lightning as L
 
-from torch_lessons.report import format_stage_metrics, scalar_metrics
+from torch_lessons.runs.report import format_stage_metrics, scalar_metrics
 
 
 class PrintEpochMetrics(L.Callback):

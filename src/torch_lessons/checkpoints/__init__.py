@@ -1,0 +1,1 @@
+"""Checkpoint files: written atomically, loaded and checked, resumed from, fine-tuned from."""

@@ -1,0 +1,1 @@
+"""Hydra-side bookkeeping of one run: its run dir, its result.json, its config tree and printed report."""
