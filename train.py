@@ -15,8 +15,8 @@ os.environ.setdefault("PROJECT_ROOT", str(Path(__file__).resolve().parent))
 @hydra.main(version_base="1.3", config_path="conf", config_name="train")
 def main(cfg: DictConfig) -> float | None:
     # Imported here so that --help and config errors answer without loading torch and Lightning.
-    from torch_lessons.runs.config_tree import print_config_tree
     from torch_lessons.errors import exit_on_config_error
+    from torch_lessons.runs.config_tree import print_config_tree
     from torch_lessons.runs.job_record import run_and_record
     from torch_lessons.sweeps.parallel_jobs import limit_torch_threads
     from torch_lessons.training import train
