@@ -9,7 +9,9 @@ from hydra.utils import instantiate
 from lightning.fabric.utilities.exceptions import MisconfigurationException
 from omegaconf import DictConfig, OmegaConf
 
+from torch_lessons.contract_checks import check_contract
 from torch_lessons.errors import ConfigError
+from torch_lessons.modules.contract import TaskModule
 from torch_lessons.modules.lesson import LessonModule
 from torch_lessons.modules.optimization import GradientSettings
 
@@ -29,7 +31,7 @@ def build_module(cfg: DictConfig) -> LessonModule:
 
     ``model.init_from`` and ``model.freeze`` belong to fine-tuning (see training.py), not to the
     net's constructor, so they are left out when the net is built. ``compile: true`` (or a dict of
-    ``torch.compile`` options) compiles the net.
+    ``torch.compile`` options) compiles the net. A module that lacks what ``TaskModule`` promises is refused.
     """
     net_config = OmegaConf.to_container(cfg.model, resolve=True)
     for key in FINE_TUNING_KEYS:
@@ -41,13 +43,15 @@ def build_module(cfg: DictConfig) -> LessonModule:
         net.compile(**(compile_options if isinstance(compile_options, DictConfig) else {}))
     # Built as a partial and then called: Hydra would turn the dataclass settings into DictConfigs.
     module_factory = instantiate(cfg.module, _partial_=True)
-    return module_factory(
+    module = module_factory(
         net=net,
         loss=instantiate(cfg.loss),
         optimizer=instantiate(cfg.optimizer),
         scheduler=instantiate(cfg.scheduler) if cfg.get("scheduler") else None,
         gradients=gradient_settings(cfg),
     )
+    check_contract(module, TaskModule, "module._target_")
+    return module
 
 
 # Trainer settings the lesson modules apply in their own optimizer steps: Lightning refuses them under

@@ -5,19 +5,22 @@ command line costs seconds, not a traceback after the data has loaded.
 """
 
 import inspect
+import re
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from numbers import Real
 
-import lightning as L
 import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import get_class
 from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, ListConfig, OmegaConf
-from torch import Tensor, nn
+from omegaconf.errors import InterpolationKeyError
+from torch import nn
 
+from torch_lessons.contract_checks import check_contract
+from torch_lessons.datamodules.contract import ClassificationData, RegressionData, TaskData
 from torch_lessons.errors import ConfigError
 
 
@@ -108,12 +111,12 @@ def check_loss_fits_task(cfg: DictConfig) -> None:
         )
 
 
-def expected_outputs(cfg: DictConfig) -> tuple[int, str] | None:
-    """How many values per example the task needs from the net, and the key that says so."""
-    if OmegaConf.select(cfg, "module.num_classes") is not None:
-        return int(cfg.module.num_classes), f"data.num_classes={cfg.module.num_classes}"
-    if OmegaConf.select(cfg, "data.num_outputs") is not None:
-        return int(cfg.data.num_outputs), f"data.num_outputs={cfg.data.num_outputs}"
+def expected_outputs(datamodule: TaskData) -> tuple[int, str] | None:
+    """How many values per example the task needs from the net, and the data key that says so."""
+    if isinstance(datamodule, ClassificationData):
+        return datamodule.num_classes, f"data.num_classes={datamodule.num_classes}"
+    if isinstance(datamodule, RegressionData):
+        return datamodule.num_outputs, f"data.num_outputs={datamodule.num_outputs}"
     return None
 
 
@@ -127,21 +130,13 @@ def model_setting(cfg: DictConfig) -> str:
     return setting
 
 
-def example_inputs(datamodule: L.LightningDataModule, count: int = 2) -> Tensor:
-    """The first ``count`` real inputs of the validation split (prepared and set up as Lightning would)."""
-    datamodule.prepare_data()
-    datamodule.setup("fit")
-    inputs, _ = next(iter(datamodule.val_dataloader()))
-    return inputs[:count]
-
-
 def eager_even_if_compiled() -> AbstractContextManager:
     """Runs a ``compile: true`` net eagerly (torch ≥ 2.6), so the check does not compile a second graph."""
     set_stance = getattr(torch.compiler, "set_stance", None)
     return set_stance("force_eager") if set_stance is not None else nullcontext()
 
 
-def check_net_fits_data(cfg: DictConfig, net: nn.Module, datamodule: L.LightningDataModule) -> None:
+def check_net_fits_data(cfg: DictConfig, net: nn.Module, datamodule: TaskData) -> None:
     """Runs two real examples of the data through the net (in eval mode, without gradients) and checks
     that the outputs have the shape the task needs, whatever the architecture: a 5-way output layer
     for 10 classes, or a first layer of the wrong width, fails here rather than inside the loss.
@@ -149,9 +144,10 @@ def check_net_fits_data(cfg: DictConfig, net: nn.Module, datamodule: L.Lightning
     Only rank 0 checks (the net is the same on every rank): the other ranks of a DDP run must get
     their data through Lightning's own prepare/setup order.
     """
+    check_contract(datamodule, TaskData, "data._target_")
     if rank_zero_only.rank != 0:
         return
-    inputs = example_inputs(datamodule)
+    inputs, _ = datamodule.example_batch()
     was_training = net.training
     net.eval()
     try:
@@ -165,7 +161,7 @@ def check_net_fits_data(cfg: DictConfig, net: nn.Module, datamodule: L.Lightning
         ) from None
     finally:
         net.train(was_training)
-    needed = expected_outputs(cfg)
+    needed = expected_outputs(datamodule)
     if needed is None:
         return
     count, source = needed
@@ -236,9 +232,27 @@ def check_optimized_metric_is_logged(cfg: DictConfig, metric_names: Iterable[str
         raise ConfigError(refusal)
 
 
+def check_references(cfg: DictConfig) -> None:
+    """Refuses a value that refers to a key the chosen configs lack, e.g. ``model=linear`` (sized from
+    ``${data.num_inputs}``) with ``task=fashion_mnist``, whose data has no such key."""
+    try:
+        OmegaConf.to_container(cfg, resolve=True)
+    except InterpolationKeyError as error:
+        found = re.search(r"Interpolation key '([^']+)' not found", str(error))
+        missing = found.group(1) if found else str(error).splitlines()[0]
+        choices = HydraConfig.get().runtime.choices if HydraConfig.initialized() else {}
+        owner, referrer = missing.split(".")[0], str(error.full_key).split(".")[0]
+        owner = f"{owner}={choices[owner]}" if owner in choices else owner
+        message = f"{error.full_key} refers to {missing}, which {owner} does not have"
+        if referrer in choices and "task" in cfg:
+            message = f"{referrer}={choices[referrer]} does not fit task={cfg.task.name}: {message}"
+        raise ConfigError(message) from None
+
+
 def check_config(cfg: DictConfig) -> None:
     check_values(cfg)
     check_choices(cfg)
     check_optimizer_arguments(cfg)
     check_validation_runs(cfg)
     check_loss_fits_task(cfg)
+    check_references(cfg)

@@ -18,12 +18,15 @@ from hydra.errors import HydraException
 
 
 def chosen_names(override: Override) -> Iterator[str]:
-    """The config names an override picks: one, or each of a sweep's (``optimizer=sgd,adam``)."""
-    value = override.value()
-    if isinstance(value, ChoiceSweep):
-        yield from override.sweep_string_iterator()
-    elif isinstance(value, str | int | float) and not override.is_delete():
-        yield override.get_value_element_as_str()
+    """The config names an override picks: one, each of a list's (``callbacks=[default,early_stopping]``),
+    or each of a sweep's (``optimizer=sgd,adam``, ``callbacks=[default],[default,early_stopping]``)."""
+    if override.is_delete():
+        return
+    values = list(override.sweep_iterator()) if isinstance(override.value(), ChoiceSweep) else [override.value()]
+    for value in values:
+        for name in value if isinstance(value, list) else [value]:
+            if isinstance(name, str | int | float):
+                yield str(name)
 
 
 def unknown_choice(config_dir: Path, arguments: Sequence[str]) -> str | None:

@@ -6,20 +6,21 @@ from omegaconf import DictConfig, OmegaConf
 from torch_lessons.assembly import build_datamodule, build_trainer
 from torch_lessons.checkpoints.trained_module import load_trained_module
 from torch_lessons.config_checks import check_config
+from torch_lessons.datamodules.contract import TaskData
 from torch_lessons.errors import ConfigError
+from torch_lessons.modules.contract import PredictStepOutput
 from torch_lessons.modules.lesson import LessonModule
 from torch_lessons.runs.report import format_test_line, scalar_metrics
 
 
-def prediction_lines(
-    trainer: L.Trainer, module: LessonModule, datamodule: L.LightningDataModule, count: int
-) -> list[str]:
+def prediction_lines(trainer: L.Trainer, module: LessonModule, datamodule: TaskData, count: int) -> list[str]:
     """``Predicted: "Ankle boot", Actual: "Ankle boot"`` for the first ``count`` test examples, through
     ``trainer.predict`` and the datamodule's predict dataloader (the test split)."""
     lines: list[str] = []
     if count <= 0:
         return lines
-    for batch in trainer.predict(module, datamodule=datamodule):
+    batches: list[PredictStepOutput] = trainer.predict(module, datamodule=datamodule)
+    for batch in batches:
         for predicted, actual in zip(batch["predictions"], batch["targets"], strict=True):
             lines.append(
                 f"Predicted: {datamodule.describe_target(predicted)}, Actual: {datamodule.describe_target(actual)}"

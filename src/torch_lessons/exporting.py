@@ -10,7 +10,6 @@ from torch import Tensor, nn
 
 from torch_lessons.assembly import build_datamodule
 from torch_lessons.checkpoints.trained_module import load_trained_module
-from torch_lessons.config_checks import example_inputs
 from torch_lessons.errors import ConfigError
 
 FORMATS = {"onnx": ".onnx", "torchscript": ".pt"}
@@ -61,7 +60,8 @@ def export(cfg: DictConfig) -> tuple[Path, float]:
     wrote and the largest difference from the checkpoint's own outputs (refused above 1e-5)."""
     check_format(cfg.format)
     net = load_trained_module(cfg).net.cpu().eval()
-    inputs = example_inputs(build_datamodule(cfg), count=CHECK_BATCH).cpu()
+    inputs, _ = build_datamodule(cfg).example_batch(CHECK_BATCH)
+    inputs = inputs.cpu()
     path = Path(cfg.output_path or Path(cfg.paths.output_dir) / f"net{FORMATS[cfg.format]}")
     path.parent.mkdir(parents=True, exist_ok=True)
     write, run = (export_onnx, run_onnx) if cfg.format == "onnx" else (export_torchscript, run_torchscript)

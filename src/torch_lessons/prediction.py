@@ -7,6 +7,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from torch_lessons.assembly import build_datamodule, build_trainer
 from torch_lessons.checkpoints.trained_module import load_trained_module
+from torch_lessons.modules.contract import PredictStepOutput
 
 PREDICTIONS_FILE = "predictions.csv"
 
@@ -29,7 +30,7 @@ def predict(cfg: DictConfig) -> list[dict[str, object]]:
     datamodule = build_datamodule(cfg, predict_inputs=user_inputs(cfg.inputs))
     datamodule.setup("predict")
     trainer = build_trainer(cfg)
-    batches = trainer.predict(module, datamodule=datamodule)
+    batches: list[PredictStepOutput] = trainer.predict(module, datamodule=datamodule)
     rows: list[dict[str, object]] = []
     labels = iter(datamodule.predict_labels)
     for batch in batches:

@@ -1,10 +1,13 @@
 """Figures of the test split in TensorBoard's Images tab, so a run can be judged by looking at it.
 
-Each task config picks the callback for its kind of task (``callbacks.test_figures``). They draw only
-when the run logs to TensorBoard (``logger=tensorboard``); with ``logger=csv``/``none`` and under
-``fast_dev_run`` (whose logger is a dummy) they do nothing.
+One callback (``callbacks.test_figures``) serves every task: it draws what fits the task's kind of data,
+read from the datamodule's contract (datamodules/contract.py): ``ClassificationData`` gets a confusion
+matrix and a grid of test images, ``RegressionData`` predicted vs actual per output. It draws only when
+the run logs to TensorBoard (``logger=tensorboard``); with ``logger=csv``/``none`` and under
+``fast_dev_run`` (whose logger is a dummy) it does nothing.
 """
 
+import logging
 import math
 
 import lightning as L
@@ -16,6 +19,10 @@ from torch import Tensor
 from torch.utils.tensorboard import SummaryWriter
 from torchmetrics.classification import MulticlassConfusionMatrix
 
+from torch_lessons.datamodules.contract import ClassificationData, RegressionData
+from torch_lessons.modules.contract import TestStepOutput
+
+log = logging.getLogger(__name__)
 WRONG_COLOR, RIGHT_COLOR = "tab:red", "black"
 
 
@@ -27,53 +34,61 @@ def tensorboard_writer(trainer: L.Trainer) -> SummaryWriter | None:
 
 
 class TestSplitFigures(L.Callback):
-    """Collects the model's predictions on the test batches and draws figures from them at the end;
-    subclasses say what to keep (``collect``) and what to draw (``figures``)."""
+    """Collects the model's predictions on the test batches and draws figures of them at the end, with
+    ``ClassificationFigures`` or ``RegressionFigures`` as the datamodule's kind says (``num_images``: how many
+    test images the classification grid shows)."""
+
+    def __init__(self, num_images: int = 32) -> None:
+        self.num_images = num_images
+        self.drawer: ClassificationFigures | RegressionFigures | None = None
 
     def on_test_epoch_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
-        self.predicted: list[Tensor] = []
-        self.actual: list[Tensor] = []
+        self.drawer = None
+        if tensorboard_writer(trainer) is None:
+            return
+        data = trainer.datamodule
+        if isinstance(data, ClassificationData):
+            self.drawer = ClassificationFigures(data.class_names, self.num_images)
+        elif isinstance(data, RegressionData):
+            self.drawer = RegressionFigures(data.target_names)
+        else:
+            log.info("No test figures: %s is neither ClassificationData nor RegressionData", type(data).__name__)
 
     def on_test_batch_end(
         self,
         trainer: L.Trainer,
         module: L.LightningModule,
-        outputs: dict[str, Tensor],
+        outputs: TestStepOutput,
         batch: tuple[Tensor, Tensor],
         batch_idx: int,
         dataloader_idx: int = 0,
     ) -> None:
-        if tensorboard_writer(trainer) is not None:
+        if self.drawer is not None:
             inputs, targets = batch
-            self.collect(inputs.cpu(), outputs["predictions"].cpu(), targets.cpu())
+            self.drawer.collect(inputs.cpu(), outputs["predictions"].cpu(), targets.cpu())
 
     def on_test_epoch_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
-        writer = tensorboard_writer(trainer)
-        if writer is None or not self.actual:
+        if self.drawer is None or not self.drawer.actual:
             return
-        for tag, figure in self.figures(trainer, module).items():
+        writer = tensorboard_writer(trainer)
+        for tag, figure in self.drawer.figures().items():
             writer.add_figure(tag, figure, global_step=trainer.global_step)
-
-    def collect(self, inputs: Tensor, predicted: Tensor, actual: Tensor) -> None:
-        raise NotImplementedError
-
-    def figures(self, trainer: L.Trainer, module: L.LightningModule) -> dict[str, Figure]:
-        raise NotImplementedError
+        self.drawer = None
 
 
-class ClassificationFigures(TestSplitFigures):
-    """After testing: ``test/confusion_matrix`` (torchmetrics' plot, class names on the axes) and
-    ``test/predictions``, a grid of the first ``num_images`` test images titled predicted / actual,
+class ClassificationFigures:
+    """``test/confusion_matrix`` (torchmetrics' plot, class names on the axes) and, when the inputs are
+    images, ``test/predictions``: a grid of the first ``num_images`` test images titled predicted / actual,
     wrong ones in red and marked with ✗."""
 
-    def __init__(self, num_images: int = 32, images_per_row: int = 8) -> None:
+    def __init__(self, class_names: list[str], num_images: int = 32, images_per_row: int = 8) -> None:
+        self.class_names = class_names
         self.num_images = num_images
         self.images_per_row = images_per_row
-
-    def on_test_epoch_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
-        super().on_test_epoch_start(trainer, module)
-        self.confusion = MulticlassConfusionMatrix(num_classes=module.num_classes)
+        self.confusion = MulticlassConfusionMatrix(num_classes=len(class_names))
         self.images: list[Tensor] = []
+        self.predicted: list[Tensor] = []
+        self.actual: list[Tensor] = []
 
     def collect(self, inputs: Tensor, predicted: Tensor, actual: Tensor) -> None:
         self.confusion.update(predicted, actual)
@@ -83,13 +98,14 @@ class ClassificationFigures(TestSplitFigures):
             self.predicted.append(predicted[:wanted])
             self.actual.append(actual[:wanted])
 
-    def figures(self, trainer: L.Trainer, module: L.LightningModule) -> dict[str, Figure]:
-        class_names = getattr(trainer.datamodule, "class_names", None) or [str(n) for n in range(module.num_classes)]
-        confusion, _ = self.confusion.plot(labels=class_names)
+    def figures(self) -> dict[str, Figure]:
+        confusion, _ = self.confusion.plot(labels=self.class_names)
         confusion.set_size_inches(9, 9)
+        figures = {"test/confusion_matrix": confusion}
         images, predicted, actual = (torch.cat(parts) for parts in (self.images, self.predicted, self.actual))
-        grid = self.prediction_grid(images, predicted, actual, class_names)
-        return {"test/confusion_matrix": confusion, "test/predictions": grid}
+        if images.dim() in (3, 4):  # N×H×W or N×C×H×W: pictures worth showing, not table rows
+            figures["test/predictions"] = self.prediction_grid(images, predicted, actual, self.class_names)
+        return figures
 
     def prediction_grid(self, images: Tensor, predicted: Tensor, actual: Tensor, class_names: list[str]) -> Figure:
         rows = math.ceil(len(images) / self.images_per_row)
@@ -107,17 +123,22 @@ class ClassificationFigures(TestSplitFigures):
         return figure
 
 
-class RegressionFigures(TestSplitFigures):
-    """After testing: ``test/predicted_vs_actual``, one scatter per output (e.g. apples, oranges)
-    with the line predicted = actual that a perfect model would sit on."""
+class RegressionFigures:
+    """``test/predicted_vs_actual``: one scatter per output (e.g. apples, oranges) with the line
+    predicted = actual that a perfect model would sit on."""
+
+    def __init__(self, target_names: list[str] | None) -> None:
+        self.target_names = target_names
+        self.predicted: list[Tensor] = []
+        self.actual: list[Tensor] = []
 
     def collect(self, inputs: Tensor, predicted: Tensor, actual: Tensor) -> None:
         self.predicted.append(predicted.reshape(len(actual), -1))
         self.actual.append(actual.reshape(len(actual), -1))
 
-    def figures(self, trainer: L.Trainer, module: L.LightningModule) -> dict[str, Figure]:
+    def figures(self) -> dict[str, Figure]:
         predicted, actual = torch.cat(self.predicted).double().numpy(), torch.cat(self.actual).double().numpy()
-        names = getattr(trainer.datamodule, "target_names", None) or [f"output {n}" for n in range(actual.shape[1])]
+        names = self.target_names or [f"output {n}" for n in range(actual.shape[1])]
         figure, axes = pyplot.subplots(1, actual.shape[1], figsize=(4 * actual.shape[1], 4), squeeze=False)
         for column, axis in enumerate(axes.flat):
             axis.scatter(actual[:, column], predicted[:, column])

@@ -27,7 +27,7 @@ def images_to_float(images: Tensor) -> Tensor:
 
 
 class FashionMNISTDataModule(InMemoryDataModule):
-    """28×28 grey images of 10 kinds of clothing; test is the official test split.
+    """28×28 grey images of 10 kinds of clothing (``ClassificationData``); test is the official test split.
 
     ``source`` is ``auto`` (the full set if present or downloadable, else the bundled sample),
     ``full`` or ``sample``; the choice and its reason are logged in one line. ``val_fraction`` of
@@ -91,6 +91,7 @@ class FashionMNISTDataModule(InMemoryDataModule):
         self.num_workers = num_workers
         self.download_timeout = download_timeout
         self.validate_on_test = validate_on_test
+        self.num_classes = num_classes
         self.class_names: list[str] = list(FashionMNIST.classes)
         self.resolved: ResolvedSource | None = None
         self.splits: dict[str, tuple[FashionMNIST, list[int]]] = {}

@@ -205,7 +205,8 @@ class InMemoryBatches:
 
 class InMemoryDataModule(L.LightningDataModule):
     """Base for datamodules whose splits are tensors: builds ``InMemoryBatches`` on the Trainer's
-    device, sharded by its rank among ``world_size`` processes (padded for training only)."""
+    device, sharded by its rank among ``world_size`` processes (padded for training only). Its
+    subclasses fulfil the task data contract (contract.py)."""
 
     shuffle_seed: int
     # A fractional limit_train_batches, applied in batches by a grouping training loader (batch_counts.py
@@ -241,6 +242,13 @@ class InMemoryDataModule(L.LightningDataModule):
         )
         loader.val_check_groups = val_check_groups
         return loader
+
+    def example_batch(self, count: int = 2) -> tuple[Tensor, Tensor]:
+        """The first ``count`` real examples of the validation split, prepared and set up as Lightning would."""
+        self.prepare_data()
+        self.setup("fit")
+        inputs, targets = next(iter(self.val_dataloader()))
+        return inputs[:count], targets[:count]
 
 
 def resolve_shuffle_seed(shuffle_seed: int | None) -> int:

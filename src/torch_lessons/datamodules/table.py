@@ -21,7 +21,7 @@ def _as_table(rows: Sequence[Sequence[float]], key: str, expected_columns: int) 
 
 
 class TableDataModule(InMemoryDataModule):
-    """Serves an in-memory table: shuffled mini-batches to train (handed to Lightning in groups of
+    """Serves an in-memory table (``RegressionData``): shuffled mini-batches to train (handed to Lightning in groups of
     ``batches_per_group``), the whole table to validate and test.
 
     The lessons fit a handful of points and judge the fit on those same points, so validation and
@@ -61,6 +61,7 @@ class TableDataModule(InMemoryDataModule):
             raise ConfigError(f"data.input_names has {len(input_names)} names for {num_inputs} inputs")
         self.input_names = list(input_names) if input_names is not None else None
         self.num_inputs = num_inputs
+        self.num_outputs = num_outputs
         self.batches_per_group = batches_per_group
         self.predict_inputs = predict_inputs
         self.predict_labels: list[str] = []

@@ -9,6 +9,7 @@ from torch import Tensor, nn
 from torchmetrics import MetricCollection
 
 from torch_lessons.datamodules.in_memory import BatchGroup
+from torch_lessons.modules.contract import PredictStepOutput, TestStepOutput
 from torch_lessons.modules.lean_steps import OptimizerSteps
 from torch_lessons.modules.optimization import GradientSettings, LearningRateSchedule
 from torch_lessons.modules.weighted_mean import WeightedMean
@@ -21,7 +22,7 @@ EPOCH_AXIS = "epoch"
 
 class LessonModule(L.LightningModule):
     """Trains ``net`` with ``loss``, the optimizer that ``optimizer(params=...)`` builds and, if given,
-    a learning-rate ``scheduler``.
+    a learning-rate ``scheduler``; fulfils the task module contract (contract.py, ``TaskModule``).
 
     A task kind (or a user's subclass) writes the loss of ONE batch in ``model_step``; metrics in
     ``make_metrics`` and how an output becomes a prediction in ``predict``. Loss and metrics are
@@ -176,10 +177,10 @@ class LessonModule(L.LightningModule):
         loss, _ = self.shared_step(batch, "val")
         return loss
 
-    def test_step(self, batch: tuple[Tensor, Tensor], batch_index: int) -> dict[str, Tensor]:
+    def test_step(self, batch: tuple[Tensor, Tensor], batch_index: int) -> TestStepOutput:
         """Also returns the predictions, for callbacks that show them (figures.py) without a second forward."""
         loss, outputs = self.shared_step(batch, "test")
-        return {"loss": loss, "predictions": self.predict(outputs.detach())}
+        return TestStepOutput(loss=loss, predictions=self.predict(outputs.detach()))
 
     def on_train_epoch_end(self) -> None:
         self.log_epoch_metrics("train")
@@ -192,12 +193,12 @@ class LessonModule(L.LightningModule):
     def on_test_epoch_end(self) -> None:
         self.log_epoch_metrics("test")
 
-    def predict_step(self, batch: Tensor | Sequence[Tensor], batch_index: int) -> dict[str, Tensor]:
+    def predict_step(self, batch: Tensor | Sequence[Tensor], batch_index: int) -> PredictStepOutput:
         """``predictions`` for a batch of inputs, their ``probabilities`` where ``confidence`` gives one, and
         the batch's ``targets`` when it has them (eval's test split; predict.py's own inputs have none)."""
         inputs, *targets = (batch,) if isinstance(batch, Tensor) else batch
         outputs = self(inputs)
-        result = {"predictions": self.predict(outputs)}
+        result = PredictStepOutput(predictions=self.predict(outputs))
         confidence = self.confidence(outputs)
         if confidence is not None:
             result["probabilities"] = confidence
