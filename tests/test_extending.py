@@ -64,6 +64,12 @@ def test_the_section_has_every_recipe() -> None:
     )
 
 
+def test_a_typo_is_still_one_line_with_added_config_dirs(recipes: Path) -> None:
+    message = "model=two_layr is not a choice; choices: linear, mlp_1_2_1, quickstart_mlp, scalar, small_cnn, two_layer"
+    assert unknown_choice(PROJECT_ROOT / "conf", ["--config-dir", str(recipes), "model=two_layr"]) == message
+    assert unknown_choice(PROJECT_ROOT / "conf", [f"hydra.searchpath=[file://{recipes}]", "model=two_layr"]) == message
+
+
 def test_a_net(compose_config, recipes: Path) -> None:
     metrics, _ = run(compose_config, recipes, [*command("model=two_layer"), "debug=fast_dev_run"])
     assert "test/acc" in metrics
