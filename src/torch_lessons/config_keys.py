@@ -25,6 +25,7 @@ from typing import Any
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
+from torch_lessons.assembly import FINE_TUNING_KEYS
 from torch_lessons.errors import ConfigError
 
 # Hydra's own keys in an object's config.
@@ -37,7 +38,7 @@ PLAIN_GROUPS = {
 # Groups of named objects, each entry built on its own (or null: left out).
 COLLECTIONS = ("callbacks", "logger")
 # Keys that assembly.py takes out of an object's config before building it (fine-tuning settings).
-TAKEN_BEFORE_BUILDING = {"model": ("init_from", "freeze")}
+TAKEN_BEFORE_BUILDING = {"model": FINE_TUNING_KEYS}
 
 
 def shown(value: Any) -> str:

@@ -42,12 +42,19 @@ def check_before_loading(cfg: DictConfig) -> None:
     check_checkpoint_named(cfg)
 
 
+def check_before_export(cfg: DictConfig) -> None:
+    from torch_lessons.exporting import check_format
+
+    check_before_loading(cfg)
+    check_format(cfg.format)
+
+
 # Per entry point (conf/<name>.yaml): what it checks before it builds anything.
 CHECKS: dict[str, Callable[[DictConfig], None]] = {
     "train": check_before_training,
     "eval": check_before_evaluation,
     "predict": check_before_loading,
-    "export": check_before_loading,
+    "export": check_before_export,
 }
 
 
