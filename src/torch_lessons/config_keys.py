@@ -165,32 +165,33 @@ def unknown_group_key(name: str, node: Mapping[str, Any], choices: Mapping[str, 
     return None
 
 
-def entry_point_keys(config_dir: Path, config_name: str) -> tuple[set[str], set[str]]:
-    """The settings of ``conf/<config_name>.yaml`` and the config groups of its defaults list."""
-    primary = OmegaConf.to_container(OmegaConf.load(config_dir / f"{config_name}.yaml"))
-    groups = set()
-    for entry in primary.pop("defaults", []):
-        if isinstance(entry, dict):
-            (group,) = entry
-            groups.add(group.removeprefix("override ").strip("/").split("/")[0].split("@")[0])
-    return set(primary) - groups, groups
+def entry_point_settings(hydra: DictConfig) -> set[str] | None:
+    """The keys ``conf/<name>.yaml`` itself sets (``seed``, ``test``, ...); None where that file cannot be read
+    (a job on a machine that does not see the launch's conf dir): the top level is then not checked."""
+    source = next((s for s in hydra.runtime.config_sources if s.provider == "main" and s.schema == "file"), None)
+    path = Path(source.path) / f"{hydra.job.config_name}.yaml" if source is not None else None
+    if path is None or not path.is_file():
+        return None
+    return set(OmegaConf.to_container(OmegaConf.load(path))) - {"defaults"}
 
 
 def unknown_key(cfg: DictConfig) -> str | None:
     """The refusal for the first key nothing reads, or None; needs Hydra's runtime config (``HydraConfig``)."""
     hydra = HydraConfig.get()
-    main_source = next(source for source in hydra.runtime.config_sources if source.provider == "main")
-    settings, groups = entry_point_keys(Path(main_source.path), hydra.job.config_name)
+    groups = {name for name in hydra.runtime.choices if "/" not in name}  # data, model, ..., not hydra/launcher
+    settings = entry_point_settings(hydra)
     values = OmegaConf.to_container(cfg, resolve=False)  # interpolations stay text: nothing is evaluated
     for name, node in values.items():
         if name == "hydra":
             continue
-        if name not in settings | groups:
-            return refusal("", name, node, f"{hydra.job.config_name}.py", (settings | groups) - {"hydra"})
-        if name in groups and isinstance(node, dict):
-            message = unknown_group_key(name, node, hydra.runtime.choices)
-            if message:
-                return message
+        if name in groups:
+            message = unknown_group_key(name, node, hydra.runtime.choices) if isinstance(node, dict) else None
+        elif settings is not None and name not in settings:
+            message = refusal("", name, node, f"{hydra.job.config_name}.py", (settings | groups) - {"hydra"})
+        else:
+            message = None
+        if message:
+            return message
     return None
 
 
