@@ -1,10 +1,13 @@
 """Export a checkpoint's net: `python export.py ckpt_path=<last.ckpt> format=onnx|torchscript`."""
 
 import os
+import sys
 from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig
+
+from torch_lessons.config_choices import exit_on_unknown_choice
 
 os.environ.setdefault("PROJECT_ROOT", str(Path(__file__).resolve().parent))
 
@@ -20,4 +23,5 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
+    exit_on_unknown_choice(Path(__file__).resolve().parent / "conf", sys.argv[1:])  # one line, not Hydra's
     main()

@@ -2,10 +2,13 @@
 or for a table task `python predict.py task=fruit_yield ckpt_path=<ckpt> inputs=rows.csv` (or inputs=[[73,67,43]])."""
 
 import os
+import sys
 from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig
+
+from torch_lessons.config_choices import exit_on_unknown_choice
 
 os.environ.setdefault("PROJECT_ROOT", str(Path(__file__).resolve().parent))
 
@@ -20,4 +23,5 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
+    exit_on_unknown_choice(Path(__file__).resolve().parent / "conf", sys.argv[1:])  # one line, not Hydra's
     main()

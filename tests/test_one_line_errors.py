@@ -28,11 +28,6 @@ from torch_lessons.training import train
         (["optimizer=adam", "optimizer.betas=[0.9]"], r"optimizer.betas=\[0.9\]: must be two numbers in \[0, 1\)"),
         (["optimizer.weight_decay=-1"], r"optimizer.weight_decay=-1: must be a number ≥ 0"),
         (
-            ["+optimizer.lrr=0.1"],
-            r"optimizer.lrr=0.1: SGD takes no argument lrr; its arguments: lr, momentum, dampening, weight_decay, "
-            r"nesterov, .*",
-        ),
-        (
             ["+optimizer.nesterov=true"],  # no rule of ours: torch's own refusal, still one line naming the choice
             r"optimizer=sgd: SGD refuses its arguments \(Nesterov momentum requires a momentum and zero dampening\)",
         ),

@@ -19,6 +19,7 @@ from conftest import assert_same_weights
 from torch_lessons.assembly import build_datamodule, build_module
 from torch_lessons.datamodules.in_memory import EpochPermutation
 from torch_lessons.errors import ConfigError
+from torch_lessons.modules import lean_steps
 from torch_lessons.training import train
 
 EPOCHS = 4
@@ -158,3 +159,28 @@ def test_a_plateau_monitor_that_is_never_logged_is_named(compose_config) -> None
     cfg = compose_config("train", [*RUN, "scheduler=plateau", "scheduler.monitor=val/oops"])
     with pytest.raises(ConfigError, match=r"^scheduler.monitor=val/oops was not logged before the scheduler stepped"):
         train(cfg)
+
+
+def test_lightning_dispatch_takes_the_same_steps(compose_config, monkeypatch) -> None:
+    """On one device in 32-bit precision the steps call the existing hooks themselves (lean_steps.py);
+    elsewhere (DDP, mixed precision) they go through ``manual_backward`` and ``LightningOptimizer.step()``.
+    Both take the same steps: same rates, global_step and weights, with clipping, accumulation and a
+    per-step schedule inside groups."""
+    overrides = [
+        "trainer.accumulate_grad_batches=2",
+        "trainer.gradient_clip_val=0.5",
+        "scheduler=cosine",
+        "data.batches_per_group=64",
+    ]
+    lean_calls = []
+    plain_step = lean_steps.OptimizerSteps.plain_optimizer_step
+    monkeypatch.setattr(
+        lean_steps.OptimizerSteps, "plain_optimizer_step", lambda steps: lean_calls.append(1) or plain_step(steps)
+    )
+    _, lean, lean_rates = project_run(compose_config, overrides)
+    assert len(lean_calls) == lean["global_step"] > 0, "the lean path took the steps"
+    monkeypatch.setattr(lean_steps, "on_plain_device", lambda module: False)
+    _, dispatched, dispatched_rates = project_run(compose_config, overrides)
+    assert len(lean_calls) == lean["global_step"], "Lightning's path took the steps"
+    assert dispatched_rates == lean_rates and dispatched["global_step"] == lean["global_step"]
+    assert_same_weights(dispatched["state_dict"], lean["state_dict"])

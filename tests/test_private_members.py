@@ -3,12 +3,18 @@ define itself, no import of a private Lightning module or name. A private member
 reason, an entry in ALLOWED with that reason, and an upper bound on lightning in pyproject.toml."""
 
 import ast
+import re
 
 from conftest import PROJECT_ROOT
 
 SOURCE = PROJECT_ROOT / "src"
-# "<private name>": "why it is needed and what it buys (measured)". Empty: none is needed.
-ALLOWED: dict[str, str] = {}
+# "<private name>": "why it is needed and what it buys (measured)".
+ALLOWED: dict[str, str] = {
+    "_on_before_step": "modules/lean_steps.py plain_optimizer_step: counts trainer.global_step as "
+    "LightningOptimizer.step() does, without Lightning's dispatch of on_before_optimizer_step to every "
+    "callback; whole epochs go from 1.21x to about 1.05x the raw loop (README, Speed)",
+    "_on_after_step": "the other half of the same count (see _on_before_step)",
+}
 
 
 def is_private(name: str) -> bool:
@@ -50,10 +56,16 @@ def test_the_package_touches_no_private_lightning_member() -> None:
     assert private_uses(sources) == []
 
 
+def test_an_allowed_private_member_comes_with_an_upper_bound_on_lightning() -> None:
+    """A private member may change in any release: pip must refuse a Lightning the code was not tried with."""
+    pyproject = (PROJECT_ROOT / "pyproject.toml").read_text()
+    requirement = re.search(r'"lightning([^"]*)"', pyproject).group(1)
+    assert not ALLOWED or "<" in requirement, f"lightning{requirement} has no upper bound"
+
+
 def test_the_scan_finds_a_private_member() -> None:
-    """What the fast path once did: count global_step through LightningOptimizer's private hooks."""
-    snippet = "from lightning.pytorch.loops import _utils\n\ndef step(optimizer):\n    optimizer._on_before_step()\n"
+    snippet = "from lightning.pytorch.loops import _utils\n\ndef run(trainer):\n    trainer._run_stage()\n"
     assert sorted(private_uses({"steps.py": snippet})) == [
         "steps.py:1: lightning.pytorch.loops _utils",
-        "steps.py:4: ._on_before_step",
+        "steps.py:4: ._run_stage",
     ]

@@ -14,7 +14,7 @@ CLASS_NAMES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", 
 
 
 @pytest.fixture(scope="module")
-def training_run(tmp_path_factory) -> tuple[Path, str]:
+def training_run(tmp_path_factory) -> tuple[Path, str, str]:
     """Two real epochs of the default experiment (the Quickstart) on the bundled sample."""
     outputs = tmp_path_factory.mktemp("outputs")
     data = tmp_path_factory.mktemp("data")
@@ -22,11 +22,11 @@ def training_run(tmp_path_factory) -> tuple[Path, str]:
         "train.py", "trainer.max_epochs=2", "data.source=sample", f"paths.log_dir={outputs}", f"paths.data_dir={data}"
     )
     (run_dir,) = (outputs / "runs").glob("*/*")
-    return run_dir, result.stdout
+    return run_dir, result.stdout, result.stderr
 
 
 def test_train_leaves_config_checkpoints_and_event_files(training_run) -> None:
-    run_dir, stdout = training_run
+    run_dir, stdout, _ = training_run
     assert (run_dir / ".hydra" / "config.yaml").is_file() and (run_dir / "train.log").is_file()
     checkpoints = sorted(path.name for path in (run_dir / "checkpoints").glob("*.ckpt"))
     assert "last.ckpt" in checkpoints and any(re.fullmatch(r"epoch_00\d\.ckpt", name) for name in checkpoints)
@@ -36,7 +36,7 @@ def test_train_leaves_config_checkpoints_and_event_files(training_run) -> None:
 
 
 def test_tensorboard_has_loss_and_accuracy_per_split(training_run) -> None:
-    run_dir, _ = training_run
+    run_dir, _, _ = training_run
     events = EventAccumulator(str(run_dir / "tensorboard"))
     events.Reload()
     scalars = set(events.Tags()["scalars"])
@@ -47,7 +47,7 @@ def test_tensorboard_has_loss_and_accuracy_per_split(training_run) -> None:
 
 
 def test_eval_prints_quickstart_prediction_lines(training_run, tmp_path: Path) -> None:
-    run_dir, _ = training_run
+    run_dir, _, _ = training_run
     result = run_script(
         "eval.py",
         f"ckpt_path={run_dir / 'checkpoints' / 'last.ckpt'}",
@@ -68,7 +68,7 @@ def hparams_plugin_data(events: EventAccumulator, tag: str) -> plugin_data_pb2.H
 
 def test_tensorboard_hparams_and_images(training_run) -> None:
     """The HParams tab gets the run's knobs with its real final metrics; the Images tab the test figures."""
-    run_dir, _ = training_run
+    run_dir, _, _ = training_run
     events = EventAccumulator(str(run_dir / "tensorboard"), size_guidance={"images": 0})
     events.Reload()
     experiment = hparams_plugin_data(events, "_hparams_/experiment").experiment
@@ -83,8 +83,18 @@ def test_tensorboard_hparams_and_images(training_run) -> None:
     assert events.Images("test/confusion_matrix")[-1].width >= 400
 
 
+# Library output this project silences because it does not apply here (src/torch_lessons/library_warnings.py).
+NOT_APPLYING = ("is smaller than the logging interval", "The `srun` command is available", "LeafSpec", "💡 Tip")
+
+
+def test_run_prints_no_library_warning_that_does_not_apply(training_run) -> None:
+    _, _, stderr = training_run
+    assert [line for line in stderr.splitlines() if any(text in line for text in NOT_APPLYING)] == []
+    assert "INFO: `Trainer.fit` stopped: `max_epochs=2` reached." in stderr.splitlines(), "Lightning's own lines stay"
+
+
 def test_run_dir_has_config_tree_and_result(training_run) -> None:
-    run_dir, stdout = training_run
+    run_dir, stdout, _ = training_run
     tree = (run_dir / "config_tree.txt").read_text()
     assert tree.startswith("config\n") and "├── optimizer" in tree and "lr: 0.001" in tree
     assert "├── optimizer" in stdout

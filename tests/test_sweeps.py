@@ -4,6 +4,7 @@ import csv
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -143,6 +144,9 @@ def test_multirun_goes_on_after_failed_jobs_and_summarizes(tmp_path: Path) -> No
     }
     summary = (sweep_dir / "summary.md").read_text()
     assert summary in result.stdout
+    assert "├── " not in result.stdout, "under -m each job's tree goes only to its config_tree.txt"
+    for number in range(4):
+        assert re.search(rf"Job {number}: task=least_squares .* -> {sweep_dir}/{number}_logger=none,", result.stdout)
     rows = [line for line in summary.splitlines() if line.startswith("| ")][2:]
     assert rows[0].startswith("| 0_logger=none,loss=mse,optimizer.lr=0.01") and rows[0].endswith("| ok |")
     threads = threads_per_job(2, os.cpu_count() or 1)

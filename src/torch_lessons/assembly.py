@@ -11,6 +11,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from torch_lessons.contract_checks import check_contract
 from torch_lessons.errors import ConfigError
+from torch_lessons.library_warnings import silence_warnings_that_do_not_apply
 from torch_lessons.modules.contract import TaskModule
 from torch_lessons.modules.lesson import LessonModule
 from torch_lessons.modules.optimization import GradientSettings
@@ -74,6 +75,7 @@ def build_group(group: DictConfig | None) -> list[Any]:
 def build_trainer(cfg: DictConfig, extra_callbacks: list[L.Callback] = ()) -> L.Trainer:
     """The Trainer with the configured loggers and callbacks; an accelerator, device count or
     strategy this machine cannot provide is reported as one line naming those keys."""
+    silence_warnings_that_do_not_apply()
     loggers = build_group(cfg.get("logger"))
     callbacks = build_group(cfg.get("callbacks")) + list(extra_callbacks)
     trainer_config = {key: value for key, value in cfg.trainer.items() if key not in GRADIENT_KEYS}

@@ -4,7 +4,6 @@ Each refusal is one line naming the key, the bad value and what is allowed, so a
 command line costs seconds, not a traceback after the data has loaded.
 """
 
-import inspect
 import re
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager, nullcontext
@@ -19,6 +18,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import InterpolationKeyError
 from torch import nn
 
+from torch_lessons.config_keys import check_known_keys
 from torch_lessons.contract_checks import check_contract
 from torch_lessons.datamodules.contract import ClassificationData, RegressionData, TaskData
 from torch_lessons.errors import ConfigError
@@ -174,19 +174,12 @@ def check_net_fits_data(cfg: DictConfig, net: nn.Module, datamodule: TaskData) -
 
 
 def check_optimizer_arguments(cfg: DictConfig) -> None:
-    """Refuses an argument the optimizer class does not take (e.g. ``+optimizer.lrr=0.1``), naming the ones it
-    does, and any value torch itself refuses, by building the optimizer once for a dummy parameter."""
+    """Refuses values torch itself refuses (e.g. Nesterov without momentum), by building the optimizer once for
+    a dummy parameter; an argument it does not take at all was refused by ``check_known_keys``."""
     optimizer = cfg.get("optimizer")
     if optimizer is None or "_target_" not in optimizer:
         return
     optimizer_class = get_class(optimizer["_target_"])
-    accepted = [name for name in inspect.signature(optimizer_class).parameters if name != "params"]
-    for key, value in optimizer.items():
-        if not str(key).startswith("_") and key not in accepted:
-            raise ConfigError(
-                f"optimizer.{key}={value}: {optimizer_class.__name__} takes no argument {key}; "
-                f"its arguments: {', '.join(accepted)}"
-            )
     arguments = {key: value for key, value in OmegaConf.to_container(optimizer, resolve=True).items()}
     arguments = {key: value for key, value in arguments.items() if not key.startswith("_")}
     try:
@@ -250,6 +243,7 @@ def check_references(cfg: DictConfig) -> None:
 
 
 def check_config(cfg: DictConfig) -> None:
+    check_known_keys(cfg)  # first: a value check on a misspelt key would check nothing
     check_values(cfg)
     check_choices(cfg)
     check_optimizer_arguments(cfg)

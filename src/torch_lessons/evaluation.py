@@ -30,13 +30,17 @@ def prediction_lines(trainer: L.Trainer, module: LessonModule, datamodule: TaskD
     return lines
 
 
-def evaluate(cfg: DictConfig) -> dict[str, float]:
-    """Tests the checkpoint at ``cfg.ckpt_path`` and prints ``cfg.num_predictions`` predictions."""
+def check_before_evaluation(cfg: DictConfig) -> None:
     check_config(cfg)
     if OmegaConf.is_missing(cfg, "ckpt_path"):
         raise ConfigError(
             "ckpt_path is required: python eval.py ckpt_path=<run dir | .ckpt file | last> task=<its task>"
         )
+
+
+def evaluate(cfg: DictConfig) -> dict[str, float]:
+    """Tests the checkpoint at ``cfg.ckpt_path`` and prints ``cfg.num_predictions`` predictions."""
+    check_before_evaluation(cfg)
     module = load_trained_module(cfg)
     datamodule = build_datamodule(cfg)
     trainer = build_trainer(cfg)

@@ -4,6 +4,7 @@ import logging
 
 import lightning as L
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig, OmegaConf
 
@@ -12,7 +13,7 @@ from torch_lessons.batch_counts import count_in_batches
 from torch_lessons.callbacks.checkpoint_record import StoreRunInCheckpoint
 from torch_lessons.checkpoints.fine_tuning import freeze_parameters, init_from_checkpoint
 from torch_lessons.checkpoints.loading import check_weights_fit
-from torch_lessons.checkpoints.resume import resolve_resume
+from torch_lessons.checkpoints.resume import completed_epochs, resolve_resume
 from torch_lessons.config_checks import check_config, check_net_fits_data, check_optimized_metric_is_logged
 from torch_lessons.runs.report import format_test_line, run_hyperparameters, scalar_metrics
 
@@ -34,6 +35,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     check_net_fits_data(cfg, module.net, datamodule)
     check_optimized_metric_is_logged(cfg, module.make_metrics().keys())
     if resume_checkpoint is not None:
+        log.info("Resuming from %s (%d epochs done)", resume_path, completed_epochs(resume_checkpoint))
         check_weights_fit(module, resume_checkpoint, cfg.ckpt_path)
         del resume_checkpoint  # Lightning reads the file again in fit(); do not hold it twice
     if cfg.model.get("init_from"):
@@ -41,7 +43,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     freeze_parameters(module, cfg.model.get("freeze") or [])
     run_record = StoreRunInCheckpoint(OmegaConf.to_container(cfg, resolve=True), choices)
     trainer = build_trainer(cfg, extra_callbacks=[run_record])
-    if trainer.is_global_zero:
+    if trainer.is_global_zero and HydraConfig.get().mode != RunMode.MULTIRUN:  # a sweep's job said it (config_tree)
         log.info("Run dir: %s", cfg.paths.output_dir)
 
     trainer.fit(module, datamodule=datamodule, ckpt_path=resume_path)

@@ -17,13 +17,11 @@ log = logging.getLogger(__name__)
 
 
 class EarlyStoppingWithReason(EarlyStopping):
-    """``EarlyStopping`` (same arguments) that remembers the epoch of the best value and, when it stopped
-    the run, logs one line from its public ``stopping_reason``."""
+    """``EarlyStopping`` (same arguments, so a misspelt one is refused before the run) that remembers the
+    epoch of the best value and, when it stopped the run, logs one line from its public ``stopping_reason``."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.best_epoch: int | None = None  # counted from 1
-        self.last_value: float | None = None
+    best_epoch: int | None = None  # counted from 1; set on the instance at each new best value
+    last_value: float | None = None  # the monitored value at the last check
 
     def on_validation_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
         best_before = self.best_score.clone()

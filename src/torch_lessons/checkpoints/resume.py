@@ -7,7 +7,6 @@ data loader that has ``state_dict()``/``load_state_dict()``. The new run writes 
 run dir; the old run's files are only read.
 """
 
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +16,6 @@ from omegaconf import DictConfig
 
 from torch_lessons.checkpoints.loading import RUN_KEY, check_same_task, load_checkpoint
 from torch_lessons.errors import ConfigError
-
-log = logging.getLogger(__name__)
 
 LAST = "checkpoints/last.ckpt"
 
@@ -100,5 +97,4 @@ def resolve_resume(cfg: DictConfig) -> tuple[str, dict[str, Any]] | None:
             f"ckpt_path={value}: the run already trained {done} epochs, trainer.max_epochs={max_epochs}; "
             f"raise trainer.max_epochs to train further"
         )
-    log.info("Resuming from %s (%d epochs done)", path, done)
     return str(path), checkpoint

@@ -11,12 +11,16 @@ from torch_lessons.errors import ConfigError
 from torch_lessons.modules.lesson import LessonModule
 
 
+def check_checkpoint_named(cfg: DictConfig) -> None:
+    if OmegaConf.is_missing(cfg, "ckpt_path"):
+        raise ConfigError("ckpt_path is required: a run dir, a .ckpt file or last (the newest run of the task)")
+
+
 def load_trained_module(cfg: DictConfig) -> LessonModule:
     """The module ``cfg`` describes with the weights of ``cfg.ckpt_path`` (a .ckpt file, a run dir or
     ``last``), in eval mode; a missing or unreadable file, another task's checkpoint or weights of
     another model are refused in one line."""
-    if OmegaConf.is_missing(cfg, "ckpt_path"):
-        raise ConfigError("ckpt_path is required: a run dir, a .ckpt file or last (the newest run of the task)")
+    check_checkpoint_named(cfg)
     path = checkpoint_file(str(cfg.ckpt_path), Path(cfg.paths.log_dir), cfg.task.name)
     checkpoint = load_checkpoint(path)
     check_same_task(checkpoint, cfg.task.name, path)

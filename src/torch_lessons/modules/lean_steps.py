@@ -13,7 +13,11 @@ last batch when the epoch number (from 1) does. ``ReduceLROnPlateau`` gets the m
 Only public Lightning APIs are used; tests/test_private_members.py keeps it so.
 """
 
+from functools import partial
+
 import lightning as L
+from lightning.pytorch.plugins import Precision
+from lightning.pytorch.strategies import SingleDeviceStrategy
 from torch import Tensor
 from torch.optim.lr_scheduler import ReduceLROnPlateau
 
@@ -34,21 +38,47 @@ class OptimizerSteps:
         self.module = module
         self.trainer = module.trainer
         self.optimizer = module.optimizers()
+        self.raw_optimizer = self.optimizer.optimizer
         self.accumulate = gradients.accumulate_grad_batches
         self.schedule = schedule
         self.scheduler = module.lr_schedulers() if schedule is not None else None
         self.on_plateau = isinstance(self.scheduler, ReduceLROnPlateau)
         self.every_step = schedule is not None and schedule.interval == "step"
         self.every_epoch = schedule is not None and schedule.interval == "epoch"
+        plain = on_plain_device(module)
+        self.backward = self.plain_backward if plain and not backward_hooked(module) else module.manual_backward
+        self.step_optimizer = self.plain_optimizer_step if plain else self.optimizer.step
+        self.before_step_hooks = [
+            partial(callback.on_before_optimizer_step, self.trainer, module)
+            for callback in self.trainer.callbacks
+            if overrides(callback, L.Callback, "on_before_optimizer_step")
+        ]
+        if overrides(module, L.LightningModule, "on_before_optimizer_step"):
+            self.before_step_hooks.append(module.on_before_optimizer_step)
+
+    def plain_backward(self, loss: Tensor) -> None:
+        loss.backward()
+
+    def plain_optimizer_step(self) -> None:
+        """``LightningOptimizer.step()`` on one device in 32-bit precision, without Lightning's dispatch
+        of ``on_before_optimizer_step`` to every callback: the hooks that exist are called directly,
+        in Lightning's order (callbacks, then the module), and the LightningOptimizer's own
+        ``_on_before_step``/``_on_after_step`` count the step in ``trainer.global_step`` and time it
+        for a profiler, as ``step()`` does. See the allow-list in tests/test_private_members.py."""
+        self.optimizer._on_before_step()
+        for hook in self.before_step_hooks:
+            hook(self.raw_optimizer)
+        self.raw_optimizer.step()
+        self.optimizer._on_after_step()
 
     def after_loss(self, loss: Tensor, batch_index: int, epoch_batches: int) -> bool:
         """Backward for the batch at ``batch_index`` of the epoch; True when an optimizer step followed."""
-        self.module.manual_backward(loss / self.accumulate if self.accumulate > 1 else loss)
+        self.backward(loss / self.accumulate if self.accumulate > 1 else loss)
         last_of_epoch = batch_index + 1 == epoch_batches
         if (batch_index + 1) % self.accumulate and not last_of_epoch:
             return False
-        self.optimizer.step()
-        self.optimizer.zero_grad()
+        self.step_optimizer()
+        self.raw_optimizer.zero_grad()
         if self.every_step and (batch_index + 1) % self.schedule.frequency == 0:
             self.step_scheduler()
         if last_of_epoch and self.every_epoch and not self.on_plateau:
@@ -78,3 +108,31 @@ class OptimizerSteps:
                     f"(logged: {logged}); name a logged metric, or validate before it steps"
                 )
         self.module.lr_scheduler_step(self.scheduler, metric)
+
+
+BACKWARD_HOOKS = ("on_before_backward", "on_after_backward")
+
+
+def on_plain_device(module: L.LightningModule) -> bool:
+    """One device in 32-bit precision: no gradient scaler, no DDP gradient sync, so that Lightning's
+    ``manual_backward`` and ``LightningOptimizer.step()`` come down to their hooks around
+    ``loss.backward()`` and ``optimizer.step()``. Dispatching those hooks to every callback costs
+    more than a small net's backward (``benchmarks/epoch_throughput.py``), so there the steps call
+    the hooks that exist themselves; any other strategy or precision goes through Lightning."""
+    trainer = module.trainer
+    return type(trainer.strategy) is SingleDeviceStrategy and type(trainer.precision_plugin) is Precision
+
+
+def backward_hooked(module: L.LightningModule) -> bool:
+    """Whether a callback or the module hooks the backward pass (then ``manual_backward`` runs it)."""
+    if overrides(module, L.LightningModule, "backward"):
+        return True
+    callbacks = module.trainer.callbacks
+    return any(overrides(callback, L.Callback, name) for callback in callbacks for name in BACKWARD_HOOKS) or any(
+        overrides(module, L.LightningModule, name) for name in BACKWARD_HOOKS
+    )
+
+
+def overrides(instance: object, base: type, name: str) -> bool:
+    """Whether ``instance``'s class replaces ``base``'s method ``name`` (a hook that must run)."""
+    return getattr(type(instance), name) is not getattr(base, name)
