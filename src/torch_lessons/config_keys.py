@@ -16,6 +16,7 @@ The message names the key, its value and the closest known key (or the known one
 """
 
 import difflib
+import functools
 import importlib
 import inspect
 from collections.abc import Iterable, Mapping
@@ -86,7 +87,8 @@ def locate(path: str) -> Any:
     return found
 
 
-def accepted_arguments(target: Any) -> set[str] | None:
+@functools.cache  # inspect.signature is most of this check's time, and a sweep asks for the same targets
+def accepted_arguments(target: Any) -> frozenset[str] | None:
     """Keyword arguments ``target`` takes; None when it takes any (``**kwargs``) or says nothing."""
     try:
         parameters = inspect.signature(target).parameters.values()
@@ -94,7 +96,7 @@ def accepted_arguments(target: Any) -> set[str] | None:
         return None
     if any(parameter.kind is inspect.Parameter.VAR_KEYWORD for parameter in parameters):
         return None
-    return {parameter.name for parameter in parameters if parameter.kind is not inspect.Parameter.POSITIONAL_ONLY}
+    return frozenset(p.name for p in parameters if p.kind is not inspect.Parameter.POSITIONAL_ONLY)
 
 
 def unknown_object_key(node: Mapping[str, Any], prefix: str, taken: Iterable[str] = ()) -> str | None:
@@ -172,13 +174,20 @@ def entry_point_settings(hydra: DictConfig) -> set[str] | None:
     path = Path(source.path) / f"{hydra.job.config_name}.yaml" if source is not None else None
     if path is None or not path.is_file():
         return None
-    return set(OmegaConf.to_container(OmegaConf.load(path))) - {"defaults"}
+    return set(top_level_keys(path))
+
+
+@functools.cache
+def top_level_keys(path: Path) -> frozenset[str]:
+    """Read once per process: the config checks run for every job of a sweep (and ~900 times in test_contracts)."""
+    return frozenset(OmegaConf.to_container(OmegaConf.load(path))) - {"defaults"}
 
 
 def unknown_key(cfg: DictConfig) -> str | None:
     """The refusal for the first key nothing reads, or None; needs Hydra's runtime config (``HydraConfig``)."""
     hydra = HydraConfig.get()
     groups = {name for name in hydra.runtime.choices if "/" not in name}  # data, model, ..., not hydra/launcher
+    groups |= set(COLLECTIONS)  # a list choice (callbacks=[default,early_stopping]) is left out of Hydra's choices
     settings = entry_point_settings(hydra)
     values = OmegaConf.to_container(cfg, resolve=False)  # interpolations stay text: nothing is evaluated
     for name, node in values.items():
