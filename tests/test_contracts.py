@@ -121,8 +121,10 @@ def check_optimization(cfg: DictConfig, module: TaskModule) -> None:
         assert instantiate(cfg.scheduler).lightning_config(optimizer, total_steps=10, total_epochs=2)["scheduler"]
 
 
-def build_and_check(cfg: DictConfig, datamodule: TaskData, batch: tuple[torch.Tensor, torch.Tensor]) -> str | None:
-    """The refusal of this net and loss for the task's data, or None once the pair kept its contract."""
+def build_and_check(
+    cfg: DictConfig, datamodule: TaskData, batch: tuple[torch.Tensor, torch.Tensor]
+) -> TaskModule | str:
+    """The module of this net and loss once it kept the contracts with the task's data, or its refusal."""
     try:
         module = build_module(cfg)
         check_net_fits_data(cfg, module.net, datamodule)
