@@ -34,7 +34,7 @@ COMMANDS = [line for kind, code in BLOCKS if kind == "bash" for line in code.spl
 
 def command(*words: str) -> list[str]:
     """The overrides of the section's ``python train.py`` line that holds all of ``words`` (the shortest one)."""
-    line = min((line for line in COMMANDS if all(word in line.split() for word in words)), key=len)
+    line = min((line for line in COMMANDS if all(word in shlex.split(line) for word in words)), key=len)
     program, script, *overrides = shlex.split(line)
     assert (program, script) == ("python", "train.py")
     return overrides
