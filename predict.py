@@ -9,6 +9,7 @@ import hydra
 from omegaconf import DictConfig
 
 from torch_lessons.config_choices import exit_on_unknown_choice
+from torch_lessons.config_overrides import one_line_override_errors
 
 os.environ.setdefault("PROJECT_ROOT", str(Path(__file__).resolve().parent))
 
@@ -24,4 +25,5 @@ def main(cfg: DictConfig) -> None:
 
 if __name__ == "__main__":
     exit_on_unknown_choice(Path(__file__).resolve().parent / "conf", sys.argv[1:])  # one line, not Hydra's
-    main()
+    with one_line_override_errors():  # a key the config lacks, typed without '+': one line
+        main()

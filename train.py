@@ -8,6 +8,7 @@ import hydra
 from omegaconf import DictConfig
 
 from torch_lessons.config_choices import exit_on_unknown_choice
+from torch_lessons.config_overrides import one_line_override_errors
 
 os.environ.setdefault("PROJECT_ROOT", str(Path(__file__).resolve().parent))
 
@@ -34,5 +35,5 @@ if __name__ == "__main__":
     from torch_lessons.sweeps.interrupt import finish_interrupted_sweep
 
     exit_on_unknown_choice(Path(__file__).resolve().parent / "conf", sys.argv[1:])  # one line, not Hydra's
-    with finish_interrupted_sweep():  # SIGTERM/Ctrl-C to a sweep: summary, one line, exit 128 + signal
+    with one_line_override_errors(), finish_interrupted_sweep():  # sweep signals: summary, one line, exit 128+signal
         main()

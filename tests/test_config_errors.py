@@ -42,8 +42,17 @@ def test_unknown_choice_lists_the_available_ones(compose_config) -> None:
             ["eval.py", "task=least_squares"],
             "error: ckpt_path is required: python eval.py ckpt_path=<run dir | .ckpt file | last> task=<its task>",
         ),
+        (
+            ["train.py", "trainer.max_epoch=3"],
+            "error: trainer.max_epoch=3: the config has no key trainer.max_epoch; did you mean trainer.max_epochs? "
+            "(to add a new key: +trainer.max_epoch=3)",
+        ),
+        (
+            ["predict.py", "task=fruit_yield", "input=x.csv"],
+            "error: input=x.csv: the config has no key input; did you mean inputs? (to add a new key: +input=x.csv)",
+        ),
     ],
-    ids=["train", "eval without ckpt_path"],
+    ids=["train", "eval without ckpt_path", "train key without +", "predict key without +"],
 )
 def test_scripts_print_one_line_not_a_traceback(tmp_path, command: list[str], line: str) -> None:
     """Nothing but the line: no config tree, no log line, no run dir (runs/checks_first.py)."""
