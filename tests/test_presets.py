@@ -11,7 +11,7 @@ from torch_lessons.training import train
 
 @pytest.mark.parametrize(
     ("experiment", "epochs", "floor"),
-    [("fashion_mnist_mlp_best", 2, 0.70), ("fashion_mnist_cnn", 1, 0.65)],
+    [("fashion_mnist_mlp_best", 2, 0.60), ("fashion_mnist_cnn", 1, 0.65)],
 )
 def test_preset_learns(compose_config, experiment: str, epochs: int, floor: float) -> None:
     cfg = compose_config(
