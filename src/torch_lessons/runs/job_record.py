@@ -8,6 +8,8 @@ whole sweep, and skip its summary, on the first failure); a single run still end
 import json
 import logging
 import math
+import signal
+import threading
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
@@ -81,6 +83,11 @@ def run_and_record(cfg: DictConfig, train: Callable[[DictConfig], Metrics]) -> f
         status = "ok" if math.isfinite(value) else f"failed: diverged ({cfg.optimized_metric} = {value})"
     except (SystemExit, KeyboardInterrupt) as error:  # Ctrl-C or SIGTERM (Lightning exits): stop the whole sweep
         name = interruption_name(error)
+        if name == "SIGTERM" and not multirun and threading.current_thread() is threading.main_thread():
+            # The checkpoint is saved and Lightning has put back the default handler: a second SIGTERM
+            # (a burst from kill or a scheduler) would kill the process halfway through its exit.
+            # Ignored, as Lightning ignores further Ctrl-C while it shuts down.
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
         record(cfg, f"interrupted ({name})", metrics, started)
         if multirun:  # see SweepInterrupted
             raise SweepInterrupted(name) from None
