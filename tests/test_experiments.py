@@ -49,6 +49,7 @@ def test_fruit_yield_prints_w_and_b(compose_config, capsys) -> None:
     assert [line.split(" = ")[0] for line in learned] == ["Learned net.weight", "Learned net.bias"]
 
 
+@pytest.mark.slow  # nine jobs under joblib: ~12 s, run by CI with the other slow ones
 def test_loss_zoo_runs_nine_jobs_side_by_side(tmp_path: Path) -> None:
     result = subprocess.run(
         [

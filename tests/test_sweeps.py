@@ -167,6 +167,7 @@ def two_optuna_trials(tmp_path: Path) -> list[str]:
     ]
 
 
+@pytest.mark.slow  # a 3-trial search in a subprocess: ~8 s
 def test_optuna_search_returns_val_acc_to_tpe(tmp_path: Path) -> None:
     result = run_train(*two_optuna_trials(tmp_path))
     assert result.returncode == 0, result.stderr[-3000:]
