@@ -1,16 +1,18 @@
 """The optimizer steps of a ``training_step`` that trains a group of batches, as Lightning's
 automatic optimization would take them one batch per ``training_step``.
 
-For each batch: ``manual_backward`` (the loss scaled by ``1 / accumulate_grad_batches``, as Lightning
-scales it); then, at an accumulation boundary or the epoch's last batch, ``optimizer.step()`` through
-Lightning's ``LightningOptimizer`` (which runs ``on_before_optimizer_step``, where the module clips
-with ``clip_gradients``, and counts ``trainer.global_step``), ``zero_grad``, and the schedulers
-Lightning would step there. Lightning steps no scheduler under manual optimization; the rules here
-are those of its training loop: an ``interval: step`` scheduler after an optimizer step whose batch
-index in the epoch (from 1) divides by ``frequency``, an ``interval: epoch`` one after the epoch's
-last batch when the epoch number (from 1) does. ``ReduceLROnPlateau`` gets the monitored metric.
+For each batch: the backward pass (the loss scaled by ``1 / accumulate_grad_batches``, as Lightning
+scales it); then, at an accumulation boundary or the epoch's last batch, the optimizer step (after
+``on_before_optimizer_step``, where the module clips with ``clip_gradients``; counted in
+``trainer.global_step``), ``zero_grad``, and the schedulers Lightning would step there. Lightning
+steps no scheduler under manual optimization; the rules here are those of its training loop: an
+``interval: step`` scheduler after an optimizer step whose batch index in the epoch (from 1) divides
+by ``frequency``, an ``interval: epoch`` one after the epoch's last batch when the epoch number (from
+1) does. ``ReduceLROnPlateau`` gets the monitored metric.
 
-Only public Lightning APIs are used; tests/test_private_members.py keeps it so.
+Backward and step go through Lightning's ``manual_backward`` and ``LightningOptimizer.step()``, except
+on one device in 32-bit precision, where the hooks that exist are called directly (``on_plain_device``);
+that path uses the two private members allow-listed in tests/test_private_members.py.
 """
 
 from functools import partial
