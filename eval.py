@@ -1,14 +1,12 @@
 """Test a saved checkpoint and print predictions: `python eval.py ckpt_path=<path/to/last.ckpt>`."""
 
 import os
-import sys
 from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig
 
-from torch_lessons.config_choices import exit_on_unknown_choice
-from torch_lessons.config_overrides import one_line_override_errors
+from torch_lessons.entry_point import run_entry_point
 
 os.environ.setdefault("PROJECT_ROOT", str(Path(__file__).resolve().parent))
 
@@ -23,6 +21,4 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
-    exit_on_unknown_choice(Path(__file__).resolve().parent / "conf", sys.argv[1:])  # one line, not Hydra's
-    with one_line_override_errors():  # a key the config lacks, typed without '+': one line
-        main()
+    run_entry_point(main, __file__)

@@ -1,14 +1,12 @@
 """Export a checkpoint's net: `python export.py ckpt_path=<last.ckpt> format=onnx|torchscript`."""
 
 import os
-import sys
 from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig
 
-from torch_lessons.config_choices import exit_on_unknown_choice
-from torch_lessons.config_overrides import one_line_override_errors
+from torch_lessons.entry_point import run_entry_point
 
 os.environ.setdefault("PROJECT_ROOT", str(Path(__file__).resolve().parent))
 
@@ -24,6 +22,4 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
-    exit_on_unknown_choice(Path(__file__).resolve().parent / "conf", sys.argv[1:])  # one line, not Hydra's
-    with one_line_override_errors():  # a key the config lacks, typed without '+': one line
-        main()
+    run_entry_point(main, __file__)

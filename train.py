@@ -1,14 +1,12 @@
 """Train one experiment: `python train.py task=least_squares optimizer=adam`; add -m to sweep."""
 
 import os
-import sys
 from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig
 
-from torch_lessons.config_choices import exit_on_unknown_choice
-from torch_lessons.config_overrides import one_line_override_errors
+from torch_lessons.entry_point import run_entry_point
 
 os.environ.setdefault("PROJECT_ROOT", str(Path(__file__).resolve().parent))
 
@@ -34,6 +32,4 @@ def main(cfg: DictConfig) -> float | None:
 if __name__ == "__main__":
     from torch_lessons.sweeps.interrupt import finish_interrupted_sweep
 
-    exit_on_unknown_choice(Path(__file__).resolve().parent / "conf", sys.argv[1:])  # one line, not Hydra's
-    with one_line_override_errors(), finish_interrupted_sweep():  # sweep signals: summary, one line, exit 128+signal
-        main()
+    run_entry_point(main, __file__, around=finish_interrupted_sweep)  # a signal to a sweep: summary, exit 128+signal
