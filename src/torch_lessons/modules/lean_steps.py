@@ -15,11 +15,13 @@ on one device in 32-bit precision, where the hooks that exist are called directl
 that path uses the two private members allow-listed in tests/test_private_members.py.
 """
 
+from collections.abc import Callable
 from functools import partial
 
 import lightning as L
 from lightning.pytorch.plugins import Precision
 from lightning.pytorch.strategies import SingleDeviceStrategy
+from lightning.pytorch.utilities.model_helpers import is_overridden
 from torch import Tensor
 from torch.optim.lr_scheduler import ReduceLROnPlateau
 
@@ -50,13 +52,7 @@ class OptimizerSteps:
         plain = on_plain_device(module)
         self.backward = self.plain_backward if plain and not backward_hooked(module) else module.manual_backward
         self.step_optimizer = self.plain_optimizer_step if plain else self.optimizer.step
-        self.before_step_hooks = [
-            partial(callback.on_before_optimizer_step, self.trainer, module)
-            for callback in self.trainer.callbacks
-            if overrides(callback, L.Callback, "on_before_optimizer_step")
-        ]
-        if overrides(module, L.LightningModule, "on_before_optimizer_step"):
-            self.before_step_hooks.append(module.on_before_optimizer_step)
+        self.before_step_hooks = hooks_defined(module, "on_before_optimizer_step")
 
     def plain_backward(self, loss: Tensor) -> None:
         loss.backward()
@@ -125,16 +121,22 @@ def on_plain_device(module: L.LightningModule) -> bool:
     return type(trainer.strategy) is SingleDeviceStrategy and type(trainer.precision_plugin) is Precision
 
 
+def hooks_defined(module: L.LightningModule, name: str) -> list[Callable]:
+    """The ``name`` hooks that do something, in Lightning's order: the callbacks' (bound to the trainer
+    and module), then the module's."""
+    trainer = module.trainer
+    hooks: list[Callable] = [
+        partial(getattr(callback, name), trainer, module)
+        for callback in trainer.callbacks
+        if is_overridden(name, callback, L.Callback)
+    ]
+    if is_overridden(name, module, L.LightningModule):
+        hooks.append(getattr(module, name))
+    return hooks
+
+
 def backward_hooked(module: L.LightningModule) -> bool:
     """Whether a callback or the module hooks the backward pass (then ``manual_backward`` runs it)."""
-    if overrides(module, L.LightningModule, "backward"):
-        return True
-    callbacks = module.trainer.callbacks
-    return any(overrides(callback, L.Callback, name) for callback in callbacks for name in BACKWARD_HOOKS) or any(
-        overrides(module, L.LightningModule, name) for name in BACKWARD_HOOKS
+    return is_overridden("backward", module, L.LightningModule) or any(
+        hooks_defined(module, name) for name in BACKWARD_HOOKS
     )
-
-
-def overrides(instance: object, base: type, name: str) -> bool:
-    """Whether ``instance``'s class replaces ``base``'s method ``name`` (a hook that must run)."""
-    return getattr(type(instance), name) is not getattr(base, name)
