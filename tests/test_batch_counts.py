@@ -1,5 +1,6 @@
-"""Counts in batches and optimizer steps whatever data.batches_per_group: the progress bar, the
-debug presets, limit_train_batches, val_check_interval (the bundled sample: 51 training batches)."""
+"""Counts in batches and optimizer steps whatever data.batches_per_group: the progress bars, the
+debug presets, limit_train_batches, limit_val_batches, the sanity check, val_check_interval (the
+bundled sample: 51 training batches; 6 validation batches, the last of 42 images)."""
 
 import lightning as L
 import pytest
@@ -16,28 +17,41 @@ class RecordCounts(L.Callback):
     at which validation ran."""
 
     bars: list[tuple[float, float]] = []
+    val_bars: list[tuple[float, float]] = []
+    sanity_bars: list[tuple[float, float]] = []
     validated_at: list[int] = []
     global_step = 0
 
     def on_fit_start(self, trainer, module) -> None:
         RecordCounts.bars, RecordCounts.validated_at = [], []
+        RecordCounts.val_bars, RecordCounts.sanity_bars = [], []
 
     def on_train_epoch_end(self, trainer, module) -> None:
-        bar = trainer.progress_bar_callback
-        assert isinstance(bar, BatchProgressBar)
-        task: Task = next(task for task in bar.progress.tasks if task.id == bar.train_progress_bar_id)
-        self.bars.append((task.completed, task.total))
+        self.bars.append(bar_position(trainer, "train_progress_bar_id"))
 
     def on_validation_end(self, trainer, module) -> None:
-        if not trainer.sanity_checking:
+        if trainer.sanity_checking:
+            self.sanity_bars.append(bar_position(trainer, "val_sanity_progress_bar_id"))
+        else:
             self.validated_at.append(trainer.global_step)
+            self.val_bars.append(bar_position(trainer, "val_progress_bar_id"))
 
     def on_train_end(self, trainer, module) -> None:
         RecordCounts.global_step = trainer.global_step
 
 
-def run(compose_config, overrides: list[str]) -> None:
-    train(compose_config("train", [*QUICK, f"+callbacks.counts._target_={__name__}.RecordCounts", *overrides]))
+def bar_position(trainer: L.Trainer, bar_id: str) -> tuple[float, float]:
+    """Where one of the progress bar's bars stands: (batches done, total)."""
+    bar = trainer.progress_bar_callback
+    assert isinstance(bar, BatchProgressBar)
+    task: Task = next(task for task in bar.progress.tasks if task.id == getattr(bar, bar_id))
+    return task.completed, task.total
+
+
+def run(compose_config, overrides: list[str]) -> dict[str, float]:
+    return train(
+        compose_config("train", [*QUICK, f"+callbacks.counts._target_={__name__}.RecordCounts", *overrides])
+    )
 
 
 def test_the_progress_bar_counts_batches(compose_config) -> None:
@@ -56,12 +70,37 @@ def test_the_progress_bar_counts_batches(compose_config) -> None:
             5,
             [(5, 5)],
         ),  # int(51 × 0.1) batches, as Lightning counts
+        (["trainer.limit_train_batches=0.1", "trainer.max_epochs=1", "data.batches_per_group=1"], 5, [(5, 5)]),
     ],
 )
 def test_limits_count_batches_and_steps(compose_config, overrides: list[str], steps: int, bars) -> None:
     run(compose_config, overrides)
     assert RecordCounts.global_step == steps
     assert RecordCounts.bars == bars
+
+
+@pytest.mark.parametrize(
+    ("overrides", "val_bar", "sanity_bar"),
+    [
+        ([], (6, 6), (2, 2)),  # all 6 validation batches; Lightning's default sanity check of 2 batches
+        (["trainer.limit_val_batches=0.5", "+trainer.num_sanity_val_steps=4"], (3, 3), (3, 3)),  # int(6 × 0.5)
+        (["trainer.limit_val_batches=4", "+trainer.num_sanity_val_steps=-1"], (4, 4), (4, 4)),
+    ],
+)
+def test_validation_in_groups_counts_batches_and_equals_one_batch_at_a_time(
+    compose_config, overrides: list[str], val_bar, sanity_bar
+) -> None:
+    """Validation batches reach Lightning in groups too: the bars, the limits and the sanity check count
+    batches, and the epoch's val/loss (weighted by each batch's images) and val/acc are those of one
+    batch at a time."""
+    results = {}
+    for group in (1, 64):
+        settings = ["trainer.max_epochs=1", "trainer.limit_val_batches=1.0", f"data.batches_per_group={group}"]
+        results[group] = run(compose_config, [*settings, *overrides])
+        assert RecordCounts.val_bars == [val_bar], f"batches_per_group={group}"
+        assert RecordCounts.sanity_bars == [sanity_bar], f"batches_per_group={group}"
+    assert results[64]["val/acc"] == results[1]["val/acc"]
+    assert results[64]["val/loss"] == pytest.approx(results[1]["val/loss"], rel=1e-6)
 
 
 @pytest.mark.parametrize("batches_per_group", [1, 64])

@@ -58,8 +58,11 @@ def test_in_memory_batches_equal_torchvisions_per_sample_path(data_dir: Path) ->
     per_sample = FashionMNISTDataModule(str(data_dir), source="sample", in_memory=False)
     for datamodule in (in_memory, per_sample):
         datamodule.setup("fit")
+    groups = list(in_memory.val_dataloader())
+    assert all(isinstance(group, BatchGroup) for group in groups), "validation batches come in groups, as training's"
+    fast_batches = [one_batch for group in groups for one_batch in group]
     for (fast_images, fast_labels), (slow_images, slow_labels) in zip(
-        in_memory.val_dataloader(), per_sample.val_dataloader(), strict=True
+        fast_batches, per_sample.val_dataloader(), strict=True
     ):
         assert torch.equal(fast_images, slow_images) and torch.equal(fast_labels, slow_labels)
 

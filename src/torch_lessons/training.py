@@ -27,10 +27,11 @@ def train(cfg: DictConfig) -> dict[str, float]:
     if cfg.get("seed") is not None:
         L.seed_everything(cfg.seed, workers=True)
     choices = dict(HydraConfig.get().runtime.choices)
-    train_batch_share = count_in_batches(cfg)
+    batch_shares = count_in_batches(cfg)
     datamodule = build_datamodule(cfg)
-    if train_batch_share != 1.0:
-        datamodule.train_batch_share = train_batch_share
+    for split, share in batch_shares.items():
+        if share != 1.0:
+            setattr(datamodule, f"{split}_batch_share", share)
     module = build_module(cfg)
     check_net_fits_data(cfg, module.net, datamodule)
     check_optimized_metric_is_logged(cfg, module.make_metrics().keys())

@@ -1,31 +1,41 @@
-"""Lightning's Rich progress bar, counting training batches rather than the items Lightning iterates."""
+"""Lightning's Rich progress bar, counting batches rather than the items Lightning iterates."""
 
 from typing import Any
 
 import lightning as L
 from lightning.pytorch.callbacks import RichProgressBar
 
-from torch_lessons.datamodules.in_memory import BatchGroup
+from torch_lessons.datamodules.in_memory import BatchGroup, InMemoryBatches, sanity_check_batches
 
 
 class BatchProgressBar(RichProgressBar):
-    """``RichProgressBar`` whose training bar counts batches (``51/51`` per epoch on the bundled
-    sample) when the in-memory loader hands Lightning groups of them (``data.batches_per_group``).
+    """``RichProgressBar`` whose training and validation bars count batches (``51/51`` per epoch on the
+    bundled sample) when the in-memory loaders hand Lightning groups of them (``data.batches_per_group``).
 
-    Only public hooks and properties are used: the total is the loader's batches per epoch (its
-    limits applied), and at the end of each group the bar is advanced to the batches trained so far,
-    by handing Lightning's own ``on_train_batch_end`` that count as the batch index.
+    Only public hooks and properties are used: a total is the loader's batches per epoch (its limits
+    applied; during the sanity check, the batches it validates), and at the end of each group the bar
+    is advanced to the batches done so far, by handing Lightning's own ``on_*_batch_end`` that count
+    as the batch index.
     """
 
     @property
     def total_train_batches(self) -> int | float:
         trainer = self.trainer
-        batches = getattr(trainer.train_dataloader, "num_batches", None)
+        batches = grouped_batches(trainer.train_dataloader)
         if batches is None:
             return super().total_train_batches
         if trainer.max_epochs == -1 and trainer.max_steps is not None and trainer.max_steps > 0:
             return min(batches, trainer.max_steps - trainer.global_step)
         return batches
+
+    @property
+    def total_val_batches_current_dataloader(self) -> int | float:
+        trainer = self.trainer
+        batches = grouped_batches(trainer.val_dataloaders)
+        if batches is None:
+            return super().total_val_batches_current_dataloader
+        sanity_batches = sanity_check_batches(trainer)
+        return batches if sanity_batches is None else min(batches, sanity_batches)
 
     def on_train_batch_end(
         self, trainer: L.Trainer, module: L.LightningModule, outputs: Any, batch: Any, batch_index: int
@@ -33,3 +43,24 @@ class BatchProgressBar(RichProgressBar):
         if isinstance(batch, BatchGroup):
             batch_index = batch.batches_done - 1
         super().on_train_batch_end(trainer, module, outputs, batch, batch_index)
+
+    def on_validation_batch_end(
+        self,
+        trainer: L.Trainer,
+        module: L.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_index: int,
+        dataloader_index: int = 0,
+    ) -> None:
+        if isinstance(batch, BatchGroup):
+            batch_index = batch.batches_done - 1
+        super().on_validation_batch_end(trainer, module, outputs, batch, batch_index, dataloader_index)
+
+
+def grouped_batches(loader: object) -> int | None:
+    """A grouping in-memory loader's batches per epoch (its limits applied), else None: Lightning's
+    own count of a loader's items is then its count of batches."""
+    if isinstance(loader, InMemoryBatches) and loader.batches_per_group > 1:
+        return loader.num_batches
+    return None

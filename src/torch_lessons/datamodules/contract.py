@@ -1,7 +1,8 @@
 """What a task's LightningDataModule provides to the rest of the project, written as code.
 
 Besides Lightning's own hooks (``prepare_data``, ``setup``, and ``train/val/test_dataloader`` yielding
-``(inputs, targets)`` batches), the project reads these members:
+``(inputs, targets)`` batches, or for training and validation ``BatchGroup``s of them: in_memory.py),
+the project reads these members:
 
 - ``example_batch(count)``: the first ``count`` real ``(inputs, targets)`` of the validation split, before any
   Trainer exists; the config checks put them through the net, export.py traces the net with them.

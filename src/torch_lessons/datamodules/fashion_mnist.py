@@ -37,7 +37,8 @@ class FashionMNISTDataModule(InMemoryDataModule):
 
     ``in_memory=True`` (default) keeps each split as one uint8 tensor on the Trainer's device and
     slices shuffled batches from it, scaling them as ``ToTensor()`` does (uint8/255), and hands
-    the training batches to Lightning in groups of ``batches_per_group`` (one optimizer step each);
+    the training batches (one optimizer step each) and the validation batches to Lightning in groups
+    of ``batches_per_group``;
     ``in_memory=False`` is torchvision's per-sample path through a DataLoader, for a ``transform``
     that must run per image. ``train_augmentation`` (in memory only) is applied to each training
     batch after scaling, e.g. ``RandomShiftFlip`` (augmentation.py).
@@ -175,7 +176,7 @@ class FashionMNISTDataModule(InMemoryDataModule):
                 shuffle,
                 convert_inputs=convert,
                 batches_per_group=batches_per_group,
-                pad_shards=split == "train",
+                split=split,
             )
         dataset = Subset(split_file, rows)
         return DataLoader(
@@ -201,7 +202,7 @@ class FashionMNISTDataModule(InMemoryDataModule):
         )
 
     def val_dataloader(self) -> InMemoryBatches | DataLoader:
-        return self._loader("val", shuffle=False)
+        return self._loader("val", shuffle=False, batches_per_group=self.batches_per_group)
 
     def test_dataloader(self) -> InMemoryBatches | DataLoader:
         return self._loader("test", shuffle=False)

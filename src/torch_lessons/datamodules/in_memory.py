@@ -5,11 +5,12 @@ epoch start (so each epoch has its own seeded order), and it saves ``state_dict(
 and restores it on resume (so a run stopped mid-epoch continues with the very next batch).
 
 With ``batches_per_group`` > 1 each item Lightning receives is a ``BatchGroup`` of up to that many
-consecutive batches, which the module trains one batch at a time: Lightning's fixed cost per item is
-then paid once per group. Lightning counts groups; everything a user sets or reads is counted in
-batches here instead: the epoch's length (``limit_train_batches``, ``overfit_batches``,
-``fast_dev_run``), the saved position (the batches actually trained, even when a run stops inside a
-group) and each group's place in the epoch (for accumulation, schedulers and the progress bar).
+consecutive batches, which the module trains (or validates) one batch at a time: Lightning's fixed
+cost per item is then paid once per group. Lightning counts groups; everything a user sets or reads is
+counted in batches here instead: the epoch's length (``limit_train_batches``, ``limit_val_batches``,
+``overfit_batches``, ``fast_dev_run``, ``num_sanity_val_steps``), the saved position (the batches
+actually trained, even when a run stops inside a group) and each group's place in the epoch (for
+accumulation, schedulers and the progress bar).
 """
 
 import math
@@ -105,6 +106,9 @@ class InMemoryBatches:
 
     ``batch_limit`` caps the batches per epoch as Lightning's ``limit_train_batches`` would, but
     in batches: an int is a count, a float a share of the epoch (``int(batches × share)``).
+    ``iteration_limit``, when set, is asked at the start of each iteration for a further cap (Lightning's
+    sanity check validates ``num_sanity_val_steps`` batches, not that many groups); the loader's length
+    does not change with it, since Lightning reads the length once for the sanity check and validation.
     """
 
     batch_sampler = None  # looked up by Lightning beside ``sampler``, as on a DataLoader
@@ -130,6 +134,7 @@ class InMemoryBatches:
         self.current_group: BatchGroup | None = None
         # Lightning's val_check_interval in groups (an int ≥ 2, batch_counts.py), for a grouping loader.
         self.val_check_groups: int | None = None
+        self.iteration_limit: Callable[[], int | None] | None = None
         self.resume_at: tuple[int, int] | None = None
 
     @property
@@ -169,12 +174,15 @@ class InMemoryBatches:
                 epoch, first_batch = epoch + 1, 0
             self.sampler.set_epoch(epoch)
             self.resume_at = None
-        indices = self.sampler.indices().to(self.inputs.device)[: self.num_batches * self.batch_size]
+        num_batches = self.num_batches
+        if self.iteration_limit is not None and (limit := self.iteration_limit()) is not None:
+            num_batches = min(num_batches, limit)
+        indices = self.sampler.indices().to(self.inputs.device)[: num_batches * self.batch_size]
         self.handed_out = first_batch
         self.current_group = None
         group_size = self.batches_per_group
-        first_batches = [first_batch, *(start for start in self.group_starts() if start > first_batch)]
-        for start, end in zip(first_batches, [*first_batches[1:], self.num_batches], strict=True):
+        first_batches = [first_batch, *(start for start in self.group_starts() if first_batch < start < num_batches)]
+        for start, end in zip(first_batches, [*first_batches[1:], num_batches], strict=True):
             if start >= end:
                 break
             item_indices = indices[start * self.batch_size : end * self.batch_size]
@@ -187,7 +195,7 @@ class InMemoryBatches:
                 yield inputs, targets
                 continue
             batches = list(zip(inputs.split(self.batch_size), targets.split(self.batch_size), strict=True))
-            self.current_group = BatchGroup(batches, start, self.num_batches)
+            self.current_group = BatchGroup(batches, start, num_batches)
             self.handed_out = end
             yield self.current_group
 
@@ -209,9 +217,10 @@ class InMemoryDataModule(L.LightningDataModule):
     subclasses fulfil the task data contract (contract.py)."""
 
     shuffle_seed: int
-    # A fractional limit_train_batches, applied in batches by a grouping training loader (batch_counts.py
-    # moves it here from the Trainer, which would apply it to the number of groups).
+    # A fractional limit_train_batches / limit_val_batches, applied in batches by a grouping loader
+    # (batch_counts.py moves them here from the Trainer, which would apply them to the number of groups).
     train_batch_share: float = 1.0
+    val_batch_share: float = 1.0
 
     def in_memory_batches(
         self,
@@ -221,34 +230,54 @@ class InMemoryDataModule(L.LightningDataModule):
         shuffle: bool,
         convert_inputs: Callable[[Tensor], Tensor] | None = None,
         batches_per_group: int = 1,
-        pad_shards: bool = True,
+        split: str = "train",
     ) -> InMemoryBatches:
-        """``pad_shards=False`` for validation and test: every example counted once (EpochPermutation)."""
+        """A loader for ``split`` ("train", "val" or "test"). Only training pads the shards; validation
+        and test count every example once (EpochPermutation). A grouping loader applies the Trainer's
+        limits for its split in batches (test loaders do not group)."""
         trainer = self.trainer
         rank, world_size, device = 0, 1, torch.device("cpu")
         batch_limit: int | float = 1.0
-        val_check_groups = None
         if trainer is not None:
             rank, world_size, device = trainer.global_rank, trainer.world_size, trainer.strategy.root_device
             shuffle = shuffle and not trainer.overfit_batches  # as Lightning does for a DataLoader
-            if batches_per_group > 1:  # the Trainer's limit counts groups; the loader applies it in batches
-                limit = trainer.limit_train_batches
-                batch_limit = limit if isinstance(limit, int) else self.train_batch_share
-                if isinstance(trainer.val_check_interval, int):
-                    val_check_groups = trainer.val_check_interval
-        sampler = EpochPermutation(len(inputs), shuffle, self.shuffle_seed, rank, world_size, pad=pad_shards)
+        sampler = EpochPermutation(len(inputs), shuffle, self.shuffle_seed, rank, world_size, pad=split == "train")
+        grouped = batches_per_group > 1 and split in ("train", "val")
         loader = InMemoryBatches(
-            inputs.to(device), targets.to(device), batch_size, sampler, convert_inputs, batches_per_group, batch_limit
+            inputs.to(device), targets.to(device), batch_size, sampler, convert_inputs, batches_per_group if grouped else 1
         )
-        loader.val_check_groups = val_check_groups
+        if trainer is not None and grouped:
+            count_groups_in_batches(loader, trainer, split, getattr(self, f"{split}_batch_share"))
         return loader
 
     def example_batch(self, count: int = 2) -> tuple[Tensor, Tensor]:
         """The first ``count`` real examples of the validation split, prepared and set up as Lightning would."""
         self.prepare_data()
         self.setup("fit")
-        inputs, targets = next(iter(self.val_dataloader()))
+        first = next(iter(self.val_dataloader()))
+        inputs, targets = first.batches[0] if isinstance(first, BatchGroup) else first
         return inputs[:count], targets[:count]
+
+
+def count_groups_in_batches(loader: InMemoryBatches, trainer: L.Trainer, split: str, batch_share: float) -> None:
+    """Has a grouping ``loader`` apply, in batches, the Trainer settings that Lightning would apply to
+    its items (groups): the split's ``limit_*_batches`` (an int from the Trainer, a fraction moved to the
+    datamodule), the training loader's ``val_check_interval`` in groups, and the validation loader's
+    ``num_sanity_val_steps`` while the sanity check runs."""
+    limit = trainer.limit_train_batches if split == "train" else trainer.limit_val_batches
+    loader.batch_limit = limit if isinstance(limit, int) else batch_share
+    if split == "train" and isinstance(trainer.val_check_interval, int):
+        loader.val_check_groups = trainer.val_check_interval
+    if split == "val":
+        loader.iteration_limit = lambda: sanity_check_batches(trainer)
+
+
+def sanity_check_batches(trainer: L.Trainer) -> int | None:
+    """The validation batches Lightning's sanity check runs while it runs (``num_sanity_val_steps``; -1 is
+    all, which Lightning stores as infinity), else None."""
+    if not trainer.sanity_checking or math.isinf(trainer.num_sanity_val_steps):
+        return None
+    return int(trainer.num_sanity_val_steps)
 
 
 def resolve_shuffle_seed(shuffle_seed: int | None) -> int:

@@ -80,7 +80,7 @@ class TableDataModule(InMemoryDataModule):
         )
 
     def val_dataloader(self) -> InMemoryBatches:
-        return self.in_memory_batches(self.inputs, self.targets, len(self.inputs), shuffle=False, pad_shards=False)
+        return self.in_memory_batches(self.inputs, self.targets, len(self.inputs), shuffle=False, split="val")
 
     def test_dataloader(self) -> InMemoryBatches:
         return self.val_dataloader()

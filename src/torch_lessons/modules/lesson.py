@@ -37,7 +37,8 @@ class LessonModule(L.LightningModule):
     (``on_before_backward``, ``on_after_backward``, ``on_before_optimizer_step``) run for every batch
     or step; ``on_train_batch_start``/``on_train_batch_end`` once per group, except that the
     checkpoint callbacks' ``on_train_batch_end`` also runs after each optimizer step inside a group
-    (so ``ModelCheckpoint(every_n_train_steps=N)`` saves every N steps).
+    (so ``ModelCheckpoint(every_n_train_steps=N)`` saves every N steps). Validation batches come in
+    groups too; ``validation_step`` puts each through ``model_step``. Test batches come one at a time.
 
     Only plain values go into the checkpoint's hyper-parameters: the injected objects are rebuilt
     from the config, which keeps checkpoints loadable with ``torch.load(weights_only=True)``.
@@ -150,9 +151,18 @@ class LessonModule(L.LightningModule):
                 for checkpoint in checkpoints:
                     checkpoint.on_train_batch_end(trainer, self, None, group, batch_index)
         if losses:
-            weights = torch.tensor([len(t) for t in targets], dtype=losses[0].dtype, device=losses[0].device)
-            self.update_metrics("train", torch.stack(losses), weights, torch.cat(outputs), torch.cat(targets))
+            self.update_group_metrics("train", losses, outputs, targets)
             self.write_loss_steps([steps[offset] for offset in logged], [losses[offset] for offset in logged])
+
+    def update_group_metrics(
+        self, stage: str, losses: list[Tensor], outputs: list[Tensor], targets: list[Tensor]
+    ) -> Tensor:
+        """Updates the stage's metrics once with a group's batch losses (weighted by their examples),
+        outputs and targets; returns the group's loss, a mean over its examples."""
+        weights = torch.tensor([len(t) for t in targets], dtype=losses[0].dtype, device=losses[0].device)
+        batch_losses = torch.stack(losses)
+        self.update_metrics(stage, batch_losses, weights, torch.cat(outputs), torch.cat(targets))
+        return (batch_losses * weights).sum() / weights.sum()
 
     def write_loss_steps(self, steps: list[int], losses: list[Tensor]) -> None:
         """The per-step curve ``train/loss_step``: the loss of the batch each logged optimizer step
@@ -173,9 +183,20 @@ class LessonModule(L.LightningModule):
                 optimizer, self.gradients.gradient_clip_val, self.gradients.gradient_clip_algorithm or "norm"
             )
 
-    def validation_step(self, batch: tuple[Tensor, Tensor], batch_index: int) -> Tensor:
-        loss, _ = self.shared_step(batch, "val")
-        return loss
+    def validation_step(self, batch: tuple[Tensor, Tensor] | BatchGroup, batch_index: int) -> Tensor:
+        """The loss of one batch, or of a group of them (mean over its examples): each batch goes
+        through ``model_step``, and the metrics are updated once per group."""
+        if not isinstance(batch, BatchGroup):
+            loss, _ = self.shared_step(batch, "val")
+            return loss
+        losses, outputs, targets = [], [], []
+        for one_batch in self.trainer.precision_plugin.convert_input(batch.batches):
+            loss, batch_outputs = self.model_step(one_batch)
+            losses.append(loss.detach())
+            outputs.append(batch_outputs.detach())
+            targets.append(one_batch[1])
+        batch.trained = len(batch)  # the loader's saved position counts the group as done
+        return self.update_group_metrics("val", losses, outputs, targets)
 
     def test_step(self, batch: tuple[Tensor, Tensor], batch_index: int) -> TestStepOutput:
         """Also returns the predictions, for callbacks that show them (figures.py) without a second forward."""
