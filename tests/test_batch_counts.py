@@ -17,17 +17,22 @@ class RecordCounts(L.Callback):
     at which validation ran."""
 
     bars: list[tuple[float, float]] = []
+    rates: list[str] = []
     val_bars: list[tuple[float, float]] = []
     sanity_bars: list[tuple[float, float]] = []
     validated_at: list[int] = []
     global_step = 0
 
     def on_fit_start(self, trainer, module) -> None:
-        RecordCounts.bars, RecordCounts.validated_at = [], []
+        RecordCounts.bars, RecordCounts.validated_at, RecordCounts.rates = [], [], []
         RecordCounts.val_bars, RecordCounts.sanity_bars = [], []
 
     def on_train_epoch_end(self, trainer, module) -> None:
         self.bars.append(bar_position(trainer, "train_progress_bar_id"))
+        bar = trainer.progress_bar_callback
+        task = next(task for task in bar.progress.tasks if task.id == bar.train_progress_bar_id)
+        rendered = [str(column.render(task)) for column in bar.progress.columns if hasattr(column, "render")]
+        self.rates.extend(text for text in rendered if text.endswith("it/s"))
 
     def on_validation_end(self, trainer, module) -> None:
         if trainer.sanity_checking:
@@ -57,6 +62,8 @@ def run(compose_config, overrides: list[str]) -> dict[str, float]:
 def test_the_progress_bar_counts_batches(compose_config) -> None:
     run(compose_config, ["trainer.max_epochs=1"])
     assert RecordCounts.bars == [(51, 51)] and RecordCounts.global_step == 51
+    (rate,) = RecordCounts.rates  # the epoch is one group of 51 batches: one update of the bar
+    assert rate.endswith("it/s") and float(rate.removesuffix("it/s")) > 0, rate
 
 
 @pytest.mark.parametrize(
