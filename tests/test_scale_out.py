@@ -68,6 +68,28 @@ def test_ddp_three_processes_count_every_example_once_and_only_rank_zero_writes(
     assert files_below(run_dir) == sorted(expected_files)
 
 
+@pytest.mark.slow  # 6 processes: ~25 s
+def test_more_processes_than_validation_rows_is_refused_in_one_line_before_training(tmp_path: Path) -> None:
+    """least_squares' 5 points over 6 gloo ranks: rank 5 would validate nothing (Lightning then fails on
+    that rank alone, and the others print gloo's tracebacks). Every rank refuses alike at setup; rank 0
+    says it once."""
+    command = ["train.py", "task=least_squares", "trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=6"]
+    result = subprocess.run(
+        [sys.executable, *command, f"paths.log_dir={tmp_path}"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 1, result.stderr[-3000:]
+    said = [line for line in result.stderr.splitlines() if line.startswith("error") or "Traceback" in line]
+    assert said == [
+        "error: the val split has 5 rows, fewer than the 6 processes (trainer.devices × trainer.num_nodes) "
+        "that validate and test it without padding; use at most 5 processes"
+    ]
+    assert "Epoch" not in result.stdout and "Sanity" not in result.stdout, "refused before anything ran"
+
+
 @pytest.mark.slow  # 2 submitit jobs: ~8 s
 def test_submitit_local_runs_a_sweep_as_separate_jobs(tmp_path: Path) -> None:
     """``hydra/launcher=local``: each sweep job is pickled and run by submitit, as on SLURM."""

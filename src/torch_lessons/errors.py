@@ -38,10 +38,14 @@ def raise_if_disk_full(error: BaseException, path: Path, lost: str = "") -> None
 @contextmanager
 def exit_on_config_error() -> Iterator[None]:
     """Turns a ConfigError, a TrainingFault or Lightning's own misconfiguration error into
-    ``error: <message>`` and exit status 1."""
+    ``error: <message>`` and exit status 1. Under DDP every rank raises these alike (checks of the same
+    config and data; faults the ranks agree on), so only rank 0 prints the line: one line, not one per rank."""
     from lightning.fabric.utilities.exceptions import MisconfigurationException
+    from lightning.pytorch.utilities.rank_zero import rank_zero_only
 
     try:
         yield
     except (ConfigError, TrainingFault, MisconfigurationException) as error:
+        if rank_zero_only.rank > 0:
+            raise SystemExit(1) from None
         raise SystemExit(f"error: {error}") from None

@@ -21,6 +21,8 @@ import lightning as L
 import torch
 from torch import Tensor
 
+from torch_lessons.errors import ConfigError
+
 
 @dataclass
 class EpochPermutation:
@@ -241,6 +243,8 @@ class InMemoryDataModule(L.LightningDataModule):
         if trainer is not None:
             rank, world_size, device = trainer.global_rank, trainer.world_size, trainer.strategy.root_device
             shuffle = shuffle and not trainer.overfit_batches  # as Lightning does for a DataLoader
+        if split != "train":
+            self.check_unpadded_shards(split, len(inputs))
         sampler = EpochPermutation(len(inputs), shuffle, self.shuffle_seed, rank, world_size, pad=split == "train")
         grouped = batches_per_group > 1 and split in ("train", "val")
         loader = InMemoryBatches(
@@ -249,6 +253,19 @@ class InMemoryDataModule(L.LightningDataModule):
         if trainer is not None and grouped:
             count_groups_in_batches(loader, trainer, split, getattr(self, f"{split}_batch_share"))
         return loader
+
+    def check_unpadded_shards(self, split: str, rows: int) -> None:
+        """Validation and test shards are not padded (every example counted once): with fewer rows than
+        processes a rank would get none, and Lightning would refuse its empty loader on that rank alone
+        while the others wait. Every rank raises this alike; a subclass calls it from ``setup`` too, so
+        that it is said before anything is trained."""
+        world_size = self.trainer.world_size if self.trainer is not None else 1
+        if rows < world_size:
+            raise ConfigError(
+                f"the {split} split has {rows} rows, fewer than the {world_size} processes "
+                f"(trainer.devices × trainer.num_nodes) that validate and test it without padding; "
+                f"use at most {rows} processes"
+            )
 
     def example_batch(self, count: int = 2) -> tuple[Tensor, Tensor]:
         """The first ``count`` real examples of the validation split, prepared and set up as Lightning would."""

@@ -68,7 +68,10 @@ class TableDataModule(InMemoryDataModule):
         self.predict_rows: Tensor | None = None
 
     def setup(self, stage: str | None = None) -> None:
-        """For ``predict`` with ``predict_inputs``: reads and checks them (once)."""
+        """Checks that every process gets a row to validate and test; for ``predict`` with
+        ``predict_inputs``: reads and checks them (once)."""
+        if stage != "predict":
+            self.check_unpadded_shards("val", len(self.inputs))
         if stage == "predict" and self.predict_inputs is not None and self.predict_rows is None:
             self.predict_labels, self.predict_rows = read_table_inputs(
                 self.predict_inputs, self.input_names, self.num_inputs
