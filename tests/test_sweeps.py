@@ -253,3 +253,25 @@ def test_summary_of_an_interrupted_sweep_lists_planned_jobs_never_started(tmp_pa
         ("2_optimizer=adamw", "not started"),
     ]
     assert count_by_outcome(rows) == {"finished": 1, "interrupted": 1, "not started": 1}
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["optimizer=sgd,adam,adamw", "loss=mse"],
+        ["optimizer.lr=0.1,0.01", "optimizer=sgd", "optimizer=adam,adamw"],  # a key given twice: the later wins
+        ["seed=range(1,4)", "+trainer.max_epochs=2,3", "data.batch_size=choice(8,16)"],
+        ["task=least_squares"],
+    ],
+)
+def test_the_sweep_plan_is_the_basic_sweepers_cross_product(arguments: list[str]) -> None:
+    """The plan's jobs (sweeps/plan.py, from Hydra's public override parser) in the order Hydra's basic
+    sweeper launches them; its own private splitter is the oracle here."""
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    from torch_lessons.sweeps.plan import cross_product
+
+    overrides = OverridesParser.create().parse_overrides(arguments)
+    (expected,) = BasicSweeper.split_arguments(overrides, max_batch_size=None)
+    assert cross_product(overrides) == [list(job) for job in expected]

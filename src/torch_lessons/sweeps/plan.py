@@ -6,21 +6,22 @@ knows all its jobs up front (the cross product of the ``-m`` values); a sweeper 
 it goes (Optuna) has no plan, and its job dirs must then be told apart by ``${hydra.job.num}``.
 """
 
+import itertools
 import sys
 from pathlib import Path
 from typing import Any
 
-from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.override_parser.types import Override
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from torch_lessons.sweeps.interrupt import watch_sweep
 
 PLAN_FILE = "planned_jobs.yaml"
-BASIC_SWEEPER = f"{BasicSweeper.__module__}.{BasicSweeper.__name__}"
+BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"  # the default hydra.sweeper._target_
 
 
 def planned_jobs(config: DictConfig) -> list[dict[str, Any]] | None:
@@ -32,7 +33,9 @@ def planned_jobs(config: DictConfig) -> list[dict[str, Any]] | None:
     params = [f"{key}={value}" for key, value in (config.hydra.sweeper.get("params") or {}).items()]
     arguments = params + list(config.hydra.overrides.task)
     overrides = OverridesParser.create(config_loader=loader).parse_overrides(arguments)
-    (job_overrides,) = BasicSweeper.split_arguments(overrides, max_batch_size=None)
+    job_overrides = cross_product(overrides)
+    if job_overrides is None:
+        return None  # the basic sweeper refuses it itself
     jobs = []
     for number, overrides_of_job in enumerate(job_overrides):
         job_config = loader.load_sweep_config(config, list(overrides_of_job))
@@ -40,6 +43,22 @@ def planned_jobs(config: DictConfig) -> list[dict[str, Any]] | None:
             job_config.hydra.job.num = job_config.hydra.job.id = number
         jobs.append({"num": number, "dir": str(job_config.hydra.sweep.subdir), "overrides": list(overrides_of_job)})
     return jobs
+
+
+def cross_product(overrides: list[Override]) -> list[list[str]] | None:
+    """The basic sweeper's jobs, in its order: the cross product of each key's values, a later override
+    of a key replacing an earlier one (the sweeper's ``params``, then the command line). None for a
+    sweep that is not a list of values (``interval(...)``), which only other sweepers take."""
+    values_by_key: dict[str, list[str]] = {}
+    for override in overrides:
+        key = override.get_key_element()
+        if not override.is_sweep_override():
+            values_by_key[key] = [f"{key}={override.get_value_element_as_str()}"]
+        elif override.is_discrete_sweep():
+            values_by_key[key] = [f"{key}={value}" for value in override.sweep_string_iterator()]
+        else:
+            return None
+    return [list(job) for job in itertools.product(*values_by_key.values())]
 
 
 def subdir_pattern(config: DictConfig) -> str:
