@@ -73,9 +73,14 @@ def compose_config(tmp_path: Path, data_dir: Path) -> ComposeConfig:
     GlobalHydra.instance().clear()
 
 
+def run_command(*arguments: str) -> subprocess.CompletedProcess:
+    """``python <script> <overrides>`` in the project root, as a user runs it; its output captured."""
+    return subprocess.run([sys.executable, *arguments], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
+
+
 def run_script(*arguments: str) -> subprocess.CompletedProcess:
-    """``python <script> <overrides>`` in the project root, as a user runs it; it must succeed."""
-    result = subprocess.run([sys.executable, *arguments], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
+    """``run_command`` that must succeed."""
+    result = run_command(*arguments)
     assert result.returncode == 0, result.stderr[-3000:]
     return result
 

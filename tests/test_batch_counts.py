@@ -54,9 +54,7 @@ def bar_position(trainer: L.Trainer, bar_id: str) -> tuple[float, float]:
 
 
 def run(compose_config, overrides: list[str]) -> dict[str, float]:
-    return train(
-        compose_config("train", [*QUICK, f"+callbacks.counts._target_={__name__}.RecordCounts", *overrides])
-    )
+    return train(compose_config("train", [*QUICK, f"+callbacks.counts._target_={__name__}.RecordCounts", *overrides]))
 
 
 def test_the_progress_bar_counts_batches(compose_config) -> None:

@@ -1,13 +1,10 @@
 """Bad choices are refused before training with one line that names the key and what is allowed."""
 
-import subprocess
-import sys
-
 import pytest
 import torch
 from hydra.errors import HydraException
 
-from conftest import CONFIG_DIR, PROJECT_ROOT
+from conftest import CONFIG_DIR, run_command
 from torch_lessons.config_choices import unknown_choice
 from torch_lessons.errors import ConfigError
 from torch_lessons.training import train
@@ -56,13 +53,7 @@ def test_unknown_choice_lists_the_available_ones(compose_config) -> None:
 )
 def test_scripts_print_one_line_not_a_traceback(tmp_path, command: list[str], line: str) -> None:
     """Nothing but the line: no config tree, no log line, no run dir (runs/checks_first.py)."""
-    result = subprocess.run(
-        [sys.executable, *command, f"paths.log_dir={tmp_path}"],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = run_command(*command, f"paths.log_dir={tmp_path}")
     assert (result.returncode, result.stdout, result.stderr) == (1, "", f"{line}\n")
     assert not any(tmp_path.iterdir()), "checked before Hydra writes: no run dir"
 
@@ -104,13 +95,7 @@ def test_existing_choices_pass(compose_config) -> None:
 
 
 def test_train_py_refuses_a_typo_in_experiment_in_one_line(tmp_path) -> None:
-    result = subprocess.run(
-        [sys.executable, "train.py", "experiment=quickstrat", f"paths.log_dir={tmp_path}"],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = run_command("train.py", "experiment=quickstrat", f"paths.log_dir={tmp_path}")
     assert (result.returncode, result.stdout) == (1, "")
     assert result.stderr == (
         "error: experiment=quickstrat is not a choice; choices: fashion_mnist_cnn, fashion_mnist_mlp_best, "

@@ -11,7 +11,7 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from conftest import CONFIG_DIR, DDP_RUN_DIR_FILES, PROJECT_ROOT, files_below
+from conftest import CONFIG_DIR, DDP_RUN_DIR_FILES, PROJECT_ROOT, files_below, run_command
 from torch_lessons.evaluation import evaluate
 
 
@@ -74,13 +74,7 @@ def test_more_processes_than_validation_rows_is_refused_in_one_line_before_train
     that rank alone, and the others print gloo's tracebacks). Every rank refuses alike at setup; rank 0
     says it once."""
     command = ["train.py", "task=least_squares", "trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=6"]
-    result = subprocess.run(
-        [sys.executable, *command, f"paths.log_dir={tmp_path}"],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = run_command(*command, f"paths.log_dir={tmp_path}")
     assert result.returncode == 1, result.stderr[-3000:]
     said = [line for line in result.stderr.splitlines() if line.startswith("error") or "Traceback" in line]
     assert said == [

@@ -239,7 +239,6 @@ class InMemoryDataModule(L.LightningDataModule):
         limits for its split in batches (test loaders do not group)."""
         trainer = self.trainer
         rank, world_size, device = 0, 1, torch.device("cpu")
-        batch_limit: int | float = 1.0
         if trainer is not None:
             rank, world_size, device = trainer.global_rank, trainer.world_size, trainer.strategy.root_device
             shuffle = shuffle and not trainer.overfit_batches  # as Lightning does for a DataLoader
@@ -247,9 +246,8 @@ class InMemoryDataModule(L.LightningDataModule):
             self.check_unpadded_shards(split, len(inputs))
         sampler = EpochPermutation(len(inputs), shuffle, self.shuffle_seed, rank, world_size, pad=split == "train")
         grouped = batches_per_group > 1 and split in ("train", "val")
-        loader = InMemoryBatches(
-            inputs.to(device), targets.to(device), batch_size, sampler, convert_inputs, batches_per_group if grouped else 1
-        )
+        group_size = batches_per_group if grouped else 1
+        loader = InMemoryBatches(inputs.to(device), targets.to(device), batch_size, sampler, convert_inputs, group_size)
         if trainer is not None and grouped:
             count_groups_in_batches(loader, trainer, split, getattr(self, f"{split}_batch_share"))
         return loader
