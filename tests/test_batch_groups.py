@@ -9,6 +9,7 @@ import torch
 
 from conftest import assert_same_weights
 from torch_lessons.errors import TrainingFault
+from torch_lessons.modules.classification import ClassificationModule
 from torch_lessons.modules.regression import RegressionModule
 from torch_lessons.training import train
 
@@ -132,3 +133,23 @@ def test_a_subclass_writes_the_loss_of_one_batch(compose_config) -> None:
     half_rate = compose_config("train", [*sgd, "optimizer.lr=5e-6"])
     train(half_rate)
     assert_same_weights(last_checkpoint(halved)["state_dict"], last_checkpoint(half_rate)["state_dict"])
+
+
+class HalfLossClassification(ClassificationModule):
+    """The same extension point in a classification module."""
+
+    def model_step(self, batch):
+        loss, outputs = super().model_step(batch)
+        return loss * 0.5, outputs
+
+
+def test_validation_groups_go_through_the_subclass_model_step(compose_config) -> None:
+    """Fashion-MNIST's validation batches come in groups: each goes through the subclass's model_step.
+    Half the loss at twice the SGD rate trains the same weights, so val/loss is exactly half."""
+    run = ["optimizer=sgd", "logger=none", "test=false", "trainer.max_epochs=1", "trainer.limit_train_batches=3"]
+    base = train(compose_config("train", [*run, "optimizer.lr=0.01"]))
+    halved = train(
+        compose_config("train", [*run, "optimizer.lr=0.02", f"module._target_={__name__}.HalfLossClassification"])
+    )
+    assert halved["val/acc"] == base["val/acc"]
+    assert halved["val/loss"] == 0.5 * base["val/loss"]
