@@ -128,6 +128,40 @@ def test_resume_after_a_signal_inside_a_group(compose_config, straight_run, sign
     assert_same_weights(final_weights(resumed), straight_run)
 
 
+class SignalWhileValidating(L.Callback):
+    """Sends SIGINT to this process when epoch ``epoch``'s validation starts, as Ctrl+C would."""
+
+    def __init__(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def on_validation_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        if not trainer.sanity_checking and trainer.current_epoch == self.epoch:
+            os.kill(os.getpid(), signal.SIGINT)
+
+
+@pytest.mark.parametrize("batches_per_group", [1, 64])
+def test_resume_after_ctrl_c_while_validating(compose_config, batches_per_group: int) -> None:
+    """Epoch 2 trained (2 of its 3 batches: limit_train_batches=2), then Ctrl+C while it validates: the
+    resumed run trains epoch 3 on epoch 3's first batches, not on the rest of epoch 2's order."""
+    run = [*RUN, "trainer.max_epochs=3", "trainer.limit_train_batches=2", f"data.batches_per_group={batches_per_group}"]
+    straight = compose_config("train", run)
+    train(straight)
+    killed = compose_config(
+        "train", [*run, "+callbacks.kill._target_=test_resume_exact.SignalWhileValidating", "+callbacks.kill.epoch=1"]
+    )
+    sigint_handler = signal.getsignal(signal.SIGINT)
+    try:
+        with pytest.raises(SystemExit):
+            train(killed)
+    finally:
+        signal.signal(signal.SIGINT, sigint_handler)  # Lightning ignores Ctrl+C after the first one
+    checkpoint = Path(killed.paths.output_dir) / "checkpoints" / "last.ckpt"
+    assert torch.load(checkpoint, weights_only=True)["global_step"] == 4, "stopped after epoch 2's training"
+    resumed = compose_config("train", [*run, f"ckpt_path={checkpoint}"])
+    train(resumed)
+    assert_same_weights(final_weights(resumed), final_weights(straight))
+
+
 def step_checkpoints(directory: Path) -> dict[int, Path]:
     """The checkpoints in ``directory`` by their global_step."""
     return {torch.load(path, weights_only=True)["global_step"]: path for path in directory.glob("*.ckpt")}

@@ -169,11 +169,15 @@ class InMemoryBatches:
     def __iter__(self) -> Iterator[tuple[Tensor, Tensor] | BatchGroup]:
         first_batch = 0
         if self.resume_at is not None:
-            # On resume Lightning creates the iterator before it calls set_epoch, so the saved
-            # state, not the sampler, says where to continue.
+            # On resume Lightning may create the iterator before it calls set_epoch, so the saved
+            # state, not the sampler, says where to continue; unless Lightning has already moved the
+            # sampler past the saved epoch (a stop after the epoch's last batch, e.g. while validating:
+            # Lightning finishes that epoch without training, then starts the next), when it is stale.
             epoch, first_batch = self.resume_at
             if first_batch >= self.num_batches:
                 epoch, first_batch = epoch + 1, 0
+            if epoch < self.sampler.epoch:
+                epoch, first_batch = self.sampler.epoch, 0
             self.sampler.set_epoch(epoch)
             self.resume_at = None
         num_batches = self.num_batches
