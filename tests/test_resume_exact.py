@@ -84,6 +84,17 @@ def test_resume_after_a_kill_mid_epoch(
     assert_same_weights(final_weights(resumed), straight_run)
 
 
+def train_until_interrupted(cfg) -> None:
+    """Trains ``cfg`` until a signal stops it (train exits); Ctrl+C's handler is put back afterwards,
+    since Lightning ignores Ctrl+C after the first one."""
+    sigint_handler = signal.getsignal(signal.SIGINT)
+    try:
+        with pytest.raises(SystemExit):
+            train(cfg)
+    finally:
+        signal.signal(signal.SIGINT, sigint_handler)
+
+
 class SignalInsideGroup(L.Callback):
     """Sends ``signal_name`` to this process during the backward of optimizer step ``global_step``,
     i.e. inside a group of batches, as ``kill`` or Ctrl+C would."""
@@ -112,12 +123,7 @@ def test_resume_after_a_signal_inside_a_group(compose_config, straight_run, sign
             f"+callbacks.kill.signal_name={signal_name}",
         ],
     )
-    sigint_handler = signal.getsignal(signal.SIGINT)
-    try:
-        with pytest.raises(SystemExit):
-            train(killed)
-    finally:
-        signal.signal(signal.SIGINT, sigint_handler)  # Lightning ignores Ctrl+C after the first one
+    train_until_interrupted(killed)
     checkpoint = Path(killed.paths.output_dir) / "checkpoints" / "last.ckpt"
     saved = torch.load(checkpoint, weights_only=True)
     trained = {"SIGINT": 4, "SIGTERM": 5}[signal_name]
@@ -149,12 +155,7 @@ def test_resume_after_ctrl_c_while_validating(compose_config, batches_per_group:
     killed = compose_config(
         "train", [*run, "+callbacks.kill._target_=test_resume_exact.SignalWhileValidating", "+callbacks.kill.epoch=1"]
     )
-    sigint_handler = signal.getsignal(signal.SIGINT)
-    try:
-        with pytest.raises(SystemExit):
-            train(killed)
-    finally:
-        signal.signal(signal.SIGINT, sigint_handler)  # Lightning ignores Ctrl+C after the first one
+    train_until_interrupted(killed)
     checkpoint = Path(killed.paths.output_dir) / "checkpoints" / "last.ckpt"
     assert torch.load(checkpoint, weights_only=True)["global_step"] == 4, "stopped after epoch 2's training"
     resumed = compose_config("train", [*run, f"ckpt_path={checkpoint}"])
