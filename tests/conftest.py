@@ -2,6 +2,7 @@
 
 import itertools
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Callable
@@ -92,6 +93,20 @@ def session_compose(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) ->
 
 
 SMALL_CNN = ["model=small_cnn", "model.channels=[8,16]"]  # small_cnn, narrow enough to train in a second
+
+
+def train_until_interrupted(cfg: DictConfig) -> int | str | None:
+    """Trains ``cfg`` until a signal stops it (train exits); returns the exit code. Ctrl+C's handler is put
+    back afterwards, since Lightning ignores Ctrl+C after the first one."""
+    from torch_lessons.training import train
+
+    sigint_handler = signal.getsignal(signal.SIGINT)
+    try:
+        with pytest.raises(SystemExit) as exit_info:
+            train(cfg)
+    finally:
+        signal.signal(signal.SIGINT, sigint_handler)
+    return exit_info.value.code
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ import lightning as L
 import pytest
 import torch
 
-from conftest import PROJECT_ROOT
+from conftest import PROJECT_ROOT, train_until_interrupted
 from torch_lessons.assembly import build_trainer
 from torch_lessons.checkpoints import atomic_io as checkpoint_io
 from torch_lessons.checkpoints.atomic_io import AtomicCheckpointIO
@@ -130,14 +130,9 @@ def test_signal_saves_a_mid_epoch_checkpoint_and_says_how_to_resume(compose_conf
         ],
     )
     run_dir = Path(cfg.paths.output_dir)
-    sigint_handler = signal.getsignal(signal.SIGINT)
-    try:
-        with pytest.raises(SystemExit) as exit_info:
-            train(cfg)
-    finally:
-        signal.signal(signal.SIGINT, sigint_handler)  # Lightning ignores further Ctrl+C after the first
+    exit_code = train_until_interrupted(cfg)
     # SIGTERM: a clean stop (status 0) the way a scheduler asks for one; Ctrl+C: Lightning's status 1
-    assert exit_info.value.code in ((None, 0) if signal_name == "SIGTERM" else (1,))
+    assert exit_code in ((None, 0) if signal_name == "SIGTERM" else (1,))
     checkpoint = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
     step, epoch = checkpoint["global_step"], checkpoint["epoch"]
     assert epoch == 1 and step in (4, 5), (epoch, step)  # SIGINT stops at once, SIGTERM after the batch
@@ -180,11 +175,6 @@ def test_interrupt_while_testing_leaves_last_checkpoint_alone(compose_config, ca
     probe = f"+callbacks.probe._target_={__name__}.SendSigintWhenTesting"
     cfg = compose_config("train", ["task=least_squares", "trainer.max_epochs=3", "logger=none", probe])
     last = Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt"
-    sigint_handler = signal.getsignal(signal.SIGINT)
-    try:
-        with pytest.raises(SystemExit):
-            train(cfg)
-    finally:
-        signal.signal(signal.SIGINT, sigint_handler)
+    train_until_interrupted(cfg)
     assert last.read_bytes() == SendSigintWhenTesting.files_before_test[last]
     assert "Interrupted by" not in capsys.readouterr().out

@@ -12,7 +12,7 @@ import lightning as L
 import pytest
 import torch
 
-from conftest import assert_same_weights
+from conftest import assert_same_weights, train_until_interrupted
 from torch_lessons.training import train
 
 # fruit_yield: 5 rows, batch 2 → 3 shuffled batches per epoch; Adam so optimizer state matters too.
@@ -82,17 +82,6 @@ def test_resume_after_a_kill_mid_epoch(
     resumed = compose_config("train", [*RUN, "trainer.max_epochs=3", f"ckpt_path={checkpoint}"])
     train(resumed)
     assert_same_weights(final_weights(resumed), straight_run)
-
-
-def train_until_interrupted(cfg) -> None:
-    """Trains ``cfg`` until a signal stops it (train exits); Ctrl+C's handler is put back afterwards,
-    since Lightning ignores Ctrl+C after the first one."""
-    sigint_handler = signal.getsignal(signal.SIGINT)
-    try:
-        with pytest.raises(SystemExit):
-            train(cfg)
-    finally:
-        signal.signal(signal.SIGINT, sigint_handler)
 
 
 class SignalInsideGroup(L.Callback):
